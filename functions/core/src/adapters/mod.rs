@@ -1,1 +1,2 @@
 //! Implementations of the ports.
+pub mod aws;

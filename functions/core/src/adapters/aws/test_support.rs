@@ -1,0 +1,147 @@
+//! Test plumbing for the AWS adapters: a shared config that never touches the
+//! network, mocked responses (aws-smithy-mocks) and a recorder of the HTTP
+//! requests the SDK would have sent, so tests check the wire, not just inputs.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_lambda::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_lambda::config::{
+    ConfigBag, Credentials, Intercept, RuntimeComponents, SharedCredentialsProvider,
+};
+use aws_sdk_lambda::error::BoxError;
+use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor, Rule, RuleMode};
+
+use super::retry_config;
+
+/// The production retry policy with millisecond backoff, so retry tests are fast.
+pub(crate) fn test_sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        )))
+        .retry_config(retry_config().with_initial_backoff(Duration::from_millis(1)))
+        .http_client(create_mock_http_client())
+        .build()
+}
+
+/// Answers from `rules`, in order.
+pub(crate) fn mocks(rules: &[&Rule]) -> MockResponseInterceptor {
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
+        |interceptor, rule| interceptor.with_rule(rule),
+    )
+}
+
+/// One HTTP request as it would have gone on the wire.
+#[derive(Debug, Clone)]
+pub(crate) struct SentRequest {
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl SentRequest {
+    /// The value of header `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("request body is JSON")
+    }
+
+    /// The body as form fields (the AWS query protocol of SNS and CloudWatch).
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect()
+    }
+
+    /// The value of form field `name`.
+    pub(crate) fn field(&self, name: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Records every request just before it would be transmitted (after
+/// serialization and signing), retries included.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recorder {
+    sent: Arc<Mutex<Vec<SentRequest>>>,
+}
+
+impl Recorder {
+    /// Everything recorded so far.
+    pub(crate) fn sent(&self) -> Vec<SentRequest> {
+        self.sent.lock().expect("recorder lock").clone()
+    }
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let sent = SentRequest {
+            method: request.method().to_owned(),
+            uri: request.uri().to_owned(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect(),
+            body: request.body().bytes().unwrap_or_default().to_vec(),
+        };
+        self.sent.lock().expect("recorder lock").push(sent);
+        Ok(())
+    }
+}
