@@ -1,15 +1,36 @@
 //! shiftgate-core: everything shiftgate knows, behind thin Lambda binaries.
 //!
+//! shiftgate moves the traffic of a Lambda alias from its live version to a new
+//! one in planned steps, with hooks, approval gates, health checks and exact
+//! rollback, orchestrated by `state-machines/deployment.asl.json`.
+//!
 //! Layout:
 //! - [`strategy`]: the catalogue of deployment strategies and their parsing;
 //! - [`plan`]: pure planning of weights, schedule, gates and workflow cost;
 //! - [`request`]: the deployment request format and its validation;
-//! - [`ports`]: the capabilities handlers need (alias control, object store,
-//!   notifier, health source, function invoker, workflow callback, clock);
-//! - [`adapters`]: AWS SDK and local implementations of the ports.
+//! - [`record`]: the deployment record, lock and history index, and their S3 keys;
+//! - [`contracts`]: what each function receives and returns;
+//! - [`functions`]: the catalogue of Lambda functions (bin names, SAM ids);
+//! - [`handlers`]: one async function per Lambda, over [`ports::Services`];
+//! - [`approval`]: approval records, link secrets and the decision logic;
+//! - [`store`]: typed, conditional access to the bucket;
+//! - [`notify`]: lifecycle notifications;
+//! - [`ports`]: the capabilities handlers need;
+//! - [`adapters`]: AWS SDK, directory and in-memory implementations of the ports;
+//! - [`runtime`]: what every Lambda binary's `main` shares;
+//! - [`error`]: handler errors and their Step Functions names.
 
 pub mod adapters;
+pub mod approval;
+pub mod contracts;
+pub mod error;
+pub mod functions;
+pub mod handlers;
+pub mod notify;
 pub mod plan;
 pub mod ports;
+pub mod record;
 pub mod request;
+pub mod runtime;
+pub mod store;
 pub mod strategy;

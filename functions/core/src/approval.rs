@@ -1,0 +1,582 @@
+//! Approval gates: the approval record, link secrets, `request-approval`, and
+//! the decision logic the approval endpoint and the CLI share.
+//!
+//! Security model: a link carries the approval id, a link id and a random
+//! 256-bit secret; S3 stores only the secret's SHA-256. GET never decides;
+//! a decision is a POST with the secret, written with If-Match so exactly one
+//! of two racing decisions wins. Each reviewer's link decides once. The task
+//! token stays in the approval record and is used only to call the workflow.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::contracts::{ApprovalDecision, RequestApprovalInput};
+use crate::error::HandlerError;
+use crate::notify::{self, NotificationKind};
+use crate::ports::{PortError, Services, WriteCondition};
+use crate::record::{keys, DeploymentRecord, EventKind};
+use crate::store;
+
+/// Where an approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApprovalStatus {
+    /// Waiting for decisions.
+    Pending,
+    /// The quorum approved.
+    Approved,
+    /// A reviewer rejected.
+    Rejected,
+}
+
+/// One personal (or shared) link. The secret itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalLink {
+    /// Identifies the link in its URL.
+    pub link_id: String,
+    /// The reviewer the link belongs to; `None` for a shared link (the page asks for a name).
+    pub reviewer: Option<String>,
+    /// Hex SHA-256 of the link's secret.
+    pub secret_sha256: String,
+}
+
+/// One decision, with who, when and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionEntry {
+    /// Who decided (the link's reviewer, the name typed on a shared link, or an IAM ARN).
+    pub reviewer: String,
+    /// Approve (`true`) or reject.
+    pub approve: bool,
+    /// Free text from the reviewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// The client's user agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// `link` or `cli`.
+    pub via: String,
+}
+
+/// The approval record, `deployments/<id>/approvals/<aid>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRecord {
+    /// The approval id.
+    pub approval_id: String,
+    /// The deployment it gates.
+    pub deployment_id: String,
+    /// The step waiting behind the gate.
+    pub step_index: usize,
+    /// The weight that step shifts to.
+    pub weight_percent: f64,
+    /// The Step Functions task token; never leaves the backend.
+    pub task_token: String,
+    /// When the gate opened.
+    pub created_at: DateTime<Utc>,
+    /// When links stop working (the workflow times out the task then too).
+    pub expires_at: DateTime<Utc>,
+    /// How many distinct approvals open the gate.
+    pub quorum: u32,
+    /// The links sent out.
+    pub links: Vec<ApprovalLink>,
+    /// Decisions so far.
+    pub decisions: Vec<DecisionEntry>,
+    /// Where it stands.
+    pub status: ApprovalStatus,
+}
+
+/// A link to send: who it is for and its URL (holding the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedLink {
+    /// The reviewer, or `None` for a shared link.
+    pub reviewer: Option<String>,
+    /// The full URL, secret included.
+    pub url: String,
+}
+
+/// Hex SHA-256 of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+/// Compare two equal-length strings without an early exit.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The URL of a link: `<base>approvals/<deployment>/<approval>?link=<id>&secret=<secret>`.
+pub fn link_url(
+    base: &str,
+    deployment_id: &str,
+    approval_id: &str,
+    link_id: &str,
+    secret: &str,
+) -> String {
+    let base = if base.ends_with('/') {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    };
+    format!("{base}approvals/{deployment_id}/{approval_id}?link={link_id}&secret={secret}")
+}
+
+/// Open an approval gate: write the record (token and secret hashes only) and
+/// send each reviewer a personal link, or one shared link without reviewers.
+pub async fn request_approval(
+    services: &Services,
+    input: RequestApprovalInput,
+) -> Result<serde_json::Value, HandlerError> {
+    let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
+    let policy =
+        record
+            .request
+            .approval
+            .clone()
+            .unwrap_or_else(|| crate::request::ApprovalPolicy {
+                gates: vec![],
+                reviewers: vec![],
+                quorum: 1,
+                timeout_minutes: 1440.0,
+                on_timeout: Default::default(),
+            });
+    let now = services.clock.now();
+    let approval_id = format!("step{}-{}", input.step_index, &random_hex(4));
+    let reviewers: Vec<Option<String>> = if policy.reviewers.is_empty() {
+        vec![None]
+    } else {
+        policy.reviewers.iter().cloned().map(Some).collect()
+    };
+    let base = services
+        .settings
+        .approval_base_url
+        .clone()
+        .unwrap_or_default();
+    let mut links = Vec::new();
+    let mut issued = Vec::new();
+    for reviewer in reviewers {
+        let link_id = random_hex(8);
+        let secret = random_hex(32);
+        links.push(ApprovalLink {
+            link_id: link_id.clone(),
+            reviewer: reviewer.clone(),
+            secret_sha256: hash_secret(&secret),
+        });
+        issued.push(IssuedLink {
+            reviewer,
+            url: link_url(
+                &base,
+                &record.deployment_id,
+                &approval_id,
+                &link_id,
+                &secret,
+            ),
+        });
+    }
+    let approval = ApprovalRecord {
+        approval_id: approval_id.clone(),
+        deployment_id: record.deployment_id.clone(),
+        step_index: input.step_index,
+        weight_percent: input.weight_percent,
+        task_token: input.task_token,
+        created_at: now,
+        expires_at: now + Duration::seconds(record.request.approval_timeout_seconds() as i64),
+        quorum: policy.quorum,
+        links,
+        decisions: Vec::new(),
+        status: ApprovalStatus::Pending,
+    };
+    let key = keys::approval(&record.deployment_id, &approval_id);
+    store::write(
+        services.store.as_ref(),
+        &key,
+        &approval,
+        WriteCondition::IfAbsent,
+    )
+    .await?;
+    let message = format!(
+        "approval {approval_id} requested before {} % ({} of {} needed)",
+        input.weight_percent,
+        policy.quorum,
+        issued.len().max(policy.quorum as usize)
+    );
+    let record = store::update_record(services.store.as_ref(), &record.deployment_id, |r| {
+        r.log(now, EventKind::ApprovalRequested, true, message.clone());
+        Ok(())
+    })
+    .await?;
+    send_links(services, &record, &approval, &issued).await?;
+    tracing::info!(deployment_id = %record.deployment_id, approval_id = %approval_id, "approval requested");
+    Ok(serde_json::json!({ "approvalId": approval_id }))
+}
+
+async fn send_links(
+    services: &Services,
+    record: &DeploymentRecord,
+    approval: &ApprovalRecord,
+    links: &[IssuedLink],
+) -> Result<(), HandlerError> {
+    let Some(topic) = notify::topic(services, record) else {
+        return Err(HandlerError::InvalidRequest(
+            "an approval gate needs a notification topic (notifyTopicArn or the stack's topic)"
+                .into(),
+        ));
+    };
+    for link in links {
+        let details = format!(
+            "The next step moves {} % of traffic to version {}.\nApprovals needed: {}. Links expire at {}.\n\nOpen this link to approve or reject (opening it changes nothing):\n{}\n",
+            approval.weight_percent,
+            record.target_version(),
+            approval.quorum,
+            approval.expires_at.to_rfc3339(),
+            link.url
+        );
+        let mut notification = notify::build(
+            topic.clone(),
+            record,
+            NotificationKind::Approval,
+            "Approval needed",
+            &details,
+        );
+        if let Some(reviewer) = &link.reviewer {
+            notification
+                .attributes
+                .insert("reviewer".into(), reviewer.clone());
+        }
+        services.notifier.publish(&notification).await?;
+    }
+    Ok(())
+}
+
+/// A decision as submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    /// The deployment.
+    pub deployment_id: String,
+    /// The approval.
+    pub approval_id: String,
+    /// How the decider proved who they are.
+    pub credential: Credential,
+    /// Approve or reject.
+    pub approve: bool,
+    /// Free text.
+    pub comment: Option<String>,
+    /// The client's address.
+    pub source_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// How a decider proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A link's id and secret; `name` is what a shared link's page asked for.
+    Link {
+        /// The link id.
+        link_id: String,
+        /// The secret from the URL.
+        secret: String,
+        /// The name typed on a shared link's page.
+        name: Option<String>,
+    },
+    /// An IAM-authenticated operator (the CLI), by caller ARN.
+    Operator(String),
+}
+
+/// Why a decision was not taken. Each maps to an HTTP status on the page.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecisionError {
+    /// Unknown approval, link or secret (404/403: no detail that helps guessing).
+    #[error("this link is not valid")]
+    NotValid,
+    /// The approval was decided already, or this reviewer decided already (409).
+    #[error("{0}")]
+    AlreadyDecided(String),
+    /// The link expired (410).
+    #[error("this approval expired at {0}")]
+    Expired(DateTime<Utc>),
+    /// Something is missing from the form (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The backend failed (500).
+    #[error("the decision could not be recorded: {0}")]
+    Backend(String),
+}
+
+impl From<HandlerError> for DecisionError {
+    fn from(error: HandlerError) -> Self {
+        match error {
+            HandlerError::DeploymentNotFound(_) => DecisionError::NotValid,
+            other => DecisionError::Backend(other.to_string()),
+        }
+    }
+}
+
+impl From<PortError> for DecisionError {
+    fn from(error: PortError) -> Self {
+        DecisionError::Backend(error.to_string())
+    }
+}
+
+/// Load an approval record for display (no secret needed to look, but the
+/// caller must check the link with [`verify_link`] before showing details).
+pub async fn load(
+    services: &Services,
+    deployment_id: &str,
+    approval_id: &str,
+) -> Result<(ApprovalRecord, String), DecisionError> {
+    let valid_id = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 80
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !valid_id(deployment_id) || !valid_id(approval_id) {
+        return Err(DecisionError::NotValid);
+    }
+    store::read::<ApprovalRecord>(
+        services.store.as_ref(),
+        &keys::approval(deployment_id, approval_id),
+    )
+    .await?
+    .ok_or(DecisionError::NotValid)
+}
+
+/// The link of `approval` that `link_id` and `secret` prove, if any.
+pub fn verify_link<'a>(
+    approval: &'a ApprovalRecord,
+    link_id: &str,
+    secret: &str,
+) -> Option<&'a ApprovalLink> {
+    let presented = hash_secret(secret);
+    approval
+        .links
+        .iter()
+        .find(|l| l.link_id == link_id && constant_time_eq(&l.secret_sha256, &presented))
+}
+
+/// Where the approval stands after `decisions`.
+pub fn tally(quorum: u32, decisions: &[DecisionEntry]) -> ApprovalStatus {
+    if decisions.iter().any(|d| !d.approve) {
+        return ApprovalStatus::Rejected;
+    }
+    let mut approvers: Vec<&str> = decisions
+        .iter()
+        .filter(|d| d.approve)
+        .map(|d| d.reviewer.as_str())
+        .collect();
+    approvers.sort_unstable();
+    approvers.dedup();
+    if approvers.len() >= quorum as usize {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Pending
+    }
+}
+
+/// Take a decision. Exactly one of racing decisions on the same state wins:
+/// the write is conditional on the ETag read, and a loser re-reads and is
+/// judged again against the new state.
+pub async fn decide(
+    services: &Services,
+    request: DecisionRequest,
+) -> Result<ApprovalRecord, DecisionError> {
+    for _ in 0..8 {
+        let (mut approval, etag) =
+            load(services, &request.deployment_id, &request.approval_id).await?;
+        let (reviewer, via) = match &request.credential {
+            Credential::Link {
+                link_id,
+                secret,
+                name,
+            } => {
+                let link =
+                    verify_link(&approval, link_id, secret).ok_or(DecisionError::NotValid)?;
+                let reviewer = match (&link.reviewer, name) {
+                    (Some(reviewer), _) => reviewer.clone(),
+                    (None, Some(name)) if !name.trim().is_empty() => {
+                        name.trim().chars().take(120).collect()
+                    }
+                    (None, _) => {
+                        return Err(DecisionError::BadRequest("please give your name".into()))
+                    }
+                };
+                // A personal link decides once; a shared link once per name.
+                let used = approval.decisions.iter().any(|d| {
+                    d.via == format!("link:{link_id}")
+                        && (link.reviewer.is_some() || d.reviewer == reviewer)
+                });
+                if used {
+                    return Err(DecisionError::AlreadyDecided(
+                        "this link was used already".into(),
+                    ));
+                }
+                (reviewer, format!("link:{link_id}"))
+            }
+            Credential::Operator(arn) => (arn.clone(), "cli".to_string()),
+        };
+        if approval.status != ApprovalStatus::Pending {
+            return Err(DecisionError::AlreadyDecided(
+                format!("this approval was already {:?}", approval.status).to_lowercase(),
+            ));
+        }
+        let now = services.clock.now();
+        if now > approval.expires_at {
+            return Err(DecisionError::Expired(approval.expires_at));
+        }
+        if approval.decisions.iter().any(|d| d.reviewer == reviewer) {
+            return Err(DecisionError::AlreadyDecided(format!(
+                "{reviewer} decided already"
+            )));
+        }
+        approval.decisions.push(DecisionEntry {
+            reviewer: reviewer.clone(),
+            approve: request.approve,
+            comment: request
+                .comment
+                .clone()
+                .map(|c| c.chars().take(2000).collect()),
+            at: now,
+            source_ip: request.source_ip.clone(),
+            user_agent: request
+                .user_agent
+                .clone()
+                .map(|u| u.chars().take(300).collect()),
+            via,
+        });
+        approval.status = tally(approval.quorum, &approval.decisions);
+        let key = keys::approval(&approval.deployment_id, &approval.approval_id);
+        match store::write(
+            services.store.as_ref(),
+            &key,
+            &approval,
+            WriteCondition::IfMatch(etag),
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(PortError::Conflict(_)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+        after_decision(
+            services,
+            &approval,
+            &reviewer,
+            request.approve,
+            request.comment.as_deref(),
+        )
+        .await?;
+        return Ok(approval);
+    }
+    Err(DecisionError::Backend(
+        "too many concurrent decisions; try again".into(),
+    ))
+}
+
+async fn after_decision(
+    services: &Services,
+    approval: &ApprovalRecord,
+    reviewer: &str,
+    approve: bool,
+    comment: Option<&str>,
+) -> Result<(), DecisionError> {
+    let verb = if approve { "approved" } else { "rejected" };
+    let comment = comment.map(|c| format!(": \"{c}\"")).unwrap_or_default();
+    let message = format!("{reviewer} {verb} {}{comment}", approval.approval_id);
+    let at = services.clock.now();
+    let record = store::update_record(services.store.as_ref(), &approval.deployment_id, |r| {
+        r.log(at, EventKind::ApprovalDecided, approve, message.clone());
+        Ok(())
+    })
+    .await?;
+    if approval.status != ApprovalStatus::Pending {
+        let decision = ApprovalDecision {
+            approved: approval.status == ApprovalStatus::Approved,
+            decided_by: approval
+                .decisions
+                .iter()
+                .filter(|d| d.approve == (approval.status == ApprovalStatus::Approved))
+                .map(|d| d.reviewer.clone())
+                .collect(),
+            approval_id: approval.approval_id.clone(),
+        };
+        let output = serde_json::to_value(&decision).expect("decision serializes");
+        services
+            .workflow
+            .send_task_success(&approval.task_token, &output)
+            .await?;
+    }
+    notify::lifecycle(
+        services,
+        &record,
+        NotificationKind::Decision,
+        &format!("Deployment {verb} by {reviewer}"),
+        &message,
+    )
+    .await;
+    Ok(())
+}
+
+/// The pending approval of a deployment, if one is open (for the CLI).
+pub async fn pending(
+    services: &Services,
+    deployment_id: &str,
+) -> Result<Option<ApprovalRecord>, HandlerError> {
+    let mut latest: Option<ApprovalRecord> = None;
+    for key in services
+        .store
+        .list(&keys::approvals_prefix(deployment_id))
+        .await?
+    {
+        if let Some((approval, _)) =
+            store::read::<ApprovalRecord>(services.store.as_ref(), &key).await?
+        {
+            if approval.status == ApprovalStatus::Pending
+                && latest
+                    .as_ref()
+                    .is_none_or(|l| l.created_at <= approval.created_at)
+            {
+                latest = Some(approval);
+            }
+        }
+    }
+    Ok(latest)
+}
+
+/// Every approval record of a deployment, oldest first.
+pub async fn all(
+    services: &Services,
+    deployment_id: &str,
+) -> Result<Vec<ApprovalRecord>, HandlerError> {
+    let mut approvals = Vec::new();
+    for key in services
+        .store
+        .list(&keys::approvals_prefix(deployment_id))
+        .await?
+    {
+        if let Some((approval, _)) =
+            store::read::<ApprovalRecord>(services.store.as_ref(), &key).await?
+        {
+            approvals.push(approval);
+        }
+    }
+    approvals.sort_by_key(|a| a.created_at);
+    Ok(approvals)
+}

@@ -1,0 +1,233 @@
+//! Payload contracts between the state machine and the functions: what each
+//! function receives and returns. Field names are camelCase JSON.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{PlanStep, Watch};
+use crate::record::Failure;
+use crate::request::OnTimeout;
+
+/// Input of `prepare`: the execution input is the deployment request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareInput {
+    /// The deployment request, unparsed so a malformed one gets a clear error.
+    pub request: serde_json::Value,
+    /// `$$.Execution.Id`: the execution ARN (or a local run id).
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// Approval settings the state machine reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalSettings {
+    /// `TimeoutSecondsPath` of the approval task.
+    pub timeout_seconds: u64,
+    /// What a timeout does.
+    pub on_timeout: OnTimeout,
+}
+
+/// Output of `prepare`: the state the workflow carries (small on purpose; the
+/// record in S3 holds everything else).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareOutput {
+    /// The deployment id.
+    pub deployment_id: String,
+    /// The planned steps, iterated by the Map state.
+    pub steps: Vec<PlanStep>,
+    /// The bake after 100 %.
+    pub bake: Watch,
+    /// Approval settings.
+    pub approval: ApprovalSettings,
+}
+
+/// The lifecycle phase a `run-hooks` call serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HookPhase {
+    /// Smoke test, then beforeAllowTraffic hooks.
+    BeforeAllowTraffic,
+    /// beforeEachStep hooks and the step's own hook.
+    BeforeEachStep,
+    /// afterAllowTraffic hooks.
+    AfterAllowTraffic,
+    /// onRollback hooks.
+    OnRollback,
+}
+
+impl HookPhase {
+    /// The name used in payloads and the README.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::BeforeAllowTraffic => "beforeAllowTraffic",
+            HookPhase::BeforeEachStep => "beforeEachStep",
+            HookPhase::AfterAllowTraffic => "afterAllowTraffic",
+            HookPhase::OnRollback => "onRollback",
+        }
+    }
+}
+
+/// Input of `run-hooks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHooksInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// Which hooks to run.
+    pub phase: HookPhase,
+    /// The step about to shift (beforeEachStep only).
+    #[serde(default)]
+    pub step_index: Option<usize>,
+}
+
+/// Output of `run-hooks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHooksOutput {
+    /// How many hooks (and smoke tests) ran and passed.
+    pub passed: usize,
+}
+
+/// What a hook function receives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookPayload {
+    /// The deployment.
+    pub deployment_id: String,
+    /// The lifecycle phase.
+    pub phase: HookPhase,
+    /// The function being deployed.
+    pub function_name: String,
+    /// The alias being moved.
+    pub alias: String,
+    /// The version traffic moves from.
+    pub current_version: String,
+    /// The version traffic moves to.
+    pub target_version: String,
+    /// The step about to shift (beforeEachStep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_index: Option<usize>,
+    /// The weight the step shifts to (beforeEachStep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_percent: Option<f64>,
+}
+
+/// What a hook answers. Anything that is not `{"status":"Failed"}` passes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookAnswer {
+    /// `Succeeded` or `Failed` (case-insensitive).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Why it failed.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Input of `shift-traffic`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftTrafficInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// The step shifting.
+    pub step_index: usize,
+    /// The weight to route to the new version; 100 promotes.
+    pub weight_percent: f64,
+}
+
+/// Output of `shift-traffic`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftTrafficOutput {
+    /// The weight now routed to the new version.
+    pub weight_percent: f64,
+    /// Whether the alias now points to the new version alone.
+    pub promoted: bool,
+}
+
+/// Input of `check-health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckHealthInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// The step being held (absent while baking).
+    #[serde(default)]
+    pub step_index: Option<usize>,
+    /// The watch that just waited; the output is the next one.
+    pub watch: Watch,
+}
+
+/// The outcome a `finalize` call records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// All traffic on the new version.
+    Succeeded,
+    /// The alias was restored.
+    RolledBack,
+    /// The rollback itself failed.
+    Failed,
+}
+
+/// Input of `finalize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalizeInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, when it did not succeed.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// Output of `finalize` and `rollback`: the record's status afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusOutput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// Its status now.
+    pub status: crate::record::DeploymentStatus,
+}
+
+/// Input of `rollback`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// What made it roll back, as caught by the state machine.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// Input of `request-approval` (invoked with `lambda:invoke.waitForTaskToken`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestApprovalInput {
+    /// The deployment.
+    pub deployment_id: String,
+    /// The step waiting behind the gate.
+    pub step_index: usize,
+    /// The weight that step will shift to.
+    pub weight_percent: f64,
+    /// `$$.Task.Token`: kept in S3 only, never logged or shown.
+    pub task_token: String,
+}
+
+/// The decision the approval endpoint sends back with `SendTaskSuccess`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalDecision {
+    /// Whether the gate opens.
+    pub approved: bool,
+    /// Who decided (the reviewers whose decisions met the quorum, or the rejecter).
+    pub decided_by: Vec<String>,
+    /// The approval id.
+    pub approval_id: String,
+}

@@ -1,0 +1,108 @@
+//! The errors handlers raise, with the stable names a state machine's
+//! `Retry`/`Catch` match on (never starting with `States.`).
+
+use lambda_runtime::Diagnostic;
+
+use crate::ports::PortError;
+
+/// A handler failure. [`HandlerError::error_type`] is its name in Step Functions.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The request or the event is malformed or cannot be carried out; nothing changed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Another deployment holds the alias.
+    #[error("{function}:{alias} is being deployed by {holder}; wait for it to end or abort it")]
+    DeploymentLocked {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The deployment holding the lock.
+        holder: String,
+    },
+    /// No such deployment.
+    #[error("deployment {0} not found")]
+    DeploymentNotFound(String),
+    /// An alarm or the error rate says the new version is unhealthy.
+    #[error("{0}")]
+    HealthCheckFailed(String),
+    /// A lifecycle hook failed or answered Failed.
+    #[error("{0}")]
+    HookFailed(String),
+    /// The smoke test raised.
+    #[error("{0}")]
+    SmokeTestFailed(String),
+    /// A conditional write kept losing to concurrent writers.
+    #[error("{0}")]
+    StoreConflict(String),
+    /// An AWS service throttled us beyond our retries.
+    #[error("{0}")]
+    Throttled(String),
+    /// An AWS service or the store failed.
+    #[error("{0}")]
+    DependencyFailed(String),
+}
+
+impl HandlerError {
+    /// The error name Step Functions sees (`errorType`).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::InvalidRequest(_) => "InvalidRequest",
+            HandlerError::DeploymentLocked { .. } => "DeploymentLocked",
+            HandlerError::DeploymentNotFound(_) => "DeploymentNotFound",
+            HandlerError::HealthCheckFailed(_) => "HealthCheckFailed",
+            HandlerError::HookFailed(_) => "HookFailed",
+            HandlerError::SmokeTestFailed(_) => "SmokeTestFailed",
+            HandlerError::StoreConflict(_) => "StoreConflict",
+            HandlerError::Throttled(_) => "Throttled",
+            HandlerError::DependencyFailed(_) => "DependencyFailed",
+        }
+    }
+
+    /// Every error name a handler can raise, for documentation and tests.
+    pub const ALL_TYPES: [&'static str; 9] = [
+        "InvalidRequest",
+        "DeploymentLocked",
+        "DeploymentNotFound",
+        "HealthCheckFailed",
+        "HookFailed",
+        "SmokeTestFailed",
+        "StoreConflict",
+        "Throttled",
+        "DependencyFailed",
+    ];
+}
+
+impl From<PortError> for HandlerError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::Conflict(m) => HandlerError::StoreConflict(m),
+            PortError::Throttled(m) => HandlerError::Throttled(m),
+            PortError::NotFound(m) | PortError::Service(m) => HandlerError::DependencyFailed(m),
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_error_name_starts_with_states() {
+        for name in HandlerError::ALL_TYPES {
+            assert!(!name.starts_with("States."), "{name}");
+        }
+        let diagnostic: Diagnostic = HandlerError::HookFailed("x".into()).into();
+        assert_eq!(diagnostic.error_type, "HookFailed");
+    }
+}
