@@ -196,7 +196,7 @@ fn check_percent(what: &str, percent: f64, max_inclusive: bool) -> Result<(), Pl
     if in_range {
         Ok(())
     } else {
-        let upper = if max_inclusive { "100" } else { "below 100" };
+        let upper = if max_inclusive { "at most 100" } else { "below 100" };
         Err(PlanError(format!(
             "{what} must be greater than 0 and {upper} percent, got {percent}"
         )))
@@ -592,7 +592,7 @@ mod tests {
                     percent: 120.0,
                     interval_minutes: 1.0,
                 },
-                "linear percent must be greater than 0 and 100",
+                "linear percent must be greater than 0 and at most 100",
             ),
             (
                 Strategy::Canary {
