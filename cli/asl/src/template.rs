@@ -173,7 +173,9 @@ mod tests {
             out,
             json!({"static": {"n": 1}, "id": "a", "exec": "e", "nested": {"msg": "hi a"}, "list": [{"x": "a"}]})
         );
-        let err = t.eval(&json!({}), &json!({}), "S").unwrap_err();
+        let err = t
+            .eval(&json!({}), &json!({"Execution": {"Name": "e"}}), "S")
+            .unwrap_err();
         assert_eq!(err.error, names::PARAMETER_PATH_FAILURE);
         assert!(err.cause.contains("'$.id'") && err.cause.contains("'S'"));
     }
