@@ -1,11 +1,11 @@
 //! AWS adapters: the ports of [`crate::ports`] implemented with the AWS SDK for Rust.
 //!
 //! Layout:
-//! - [`s3`]: [`S3ObjectStore`], the bucket with conditional writes;
-//! - [`lambda`]: [`LambdaAliases`] (alias routing) and [`LambdaInvoker`] (hooks);
-//! - [`sns`]: [`SnsNotifier`];
-//! - [`cloudwatch`]: [`CloudWatchHealth`] (alarms and per-version metrics);
-//! - [`sfn`]: [`StepFunctionsCallback`] (task tokens).
+//! - [`s3`] — [`S3ObjectStore`], the bucket with conditional writes;
+//! - [`lambda`] — [`LambdaAliases`] (alias routing) and [`LambdaInvoker`] (hooks);
+//! - [`sns`] — [`SnsNotifier`];
+//! - [`cloudwatch`] — [`CloudWatchHealth`] (alarms and per-version metrics);
+//! - [`sfn`] — [`StepFunctionsCallback`] (task tokens).
 //!
 //! Every client is built from one shared [`SdkConfig`] (read once in `main` with
 //! [`load_sdk_config`]) so credentials, region, endpoint and the retry policy are
@@ -89,5 +89,47 @@ pub fn services_from_config(sdk: &SdkConfig, bucket: String, settings: Settings)
         ))),
         clock: Arc::new(SystemClock),
         settings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::RetryMode;
+
+    use super::test_support::test_sdk_config;
+    use super::*;
+
+    #[test]
+    fn the_retry_policy_is_standard_with_exponential_backoff() {
+        let retry = retry_config();
+        assert_eq!(retry.mode(), RetryMode::Standard);
+        assert_eq!(retry.max_attempts(), MAX_ATTEMPTS);
+        assert_eq!(retry.initial_backoff(), INITIAL_BACKOFF);
+        assert_eq!(retry.max_backoff(), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn every_client_keeps_the_shared_retry_policy() {
+        let sdk = SdkConfig::builder().retry_config(retry_config()).build();
+        let policies = [
+            lambda::client_config(&sdk).build().retry_config().cloned(),
+            s3::client_config(&sdk).build().retry_config().cloned(),
+            sns::client_config(&sdk).build().retry_config().cloned(),
+            cloudwatch::client_config(&sdk)
+                .build()
+                .retry_config()
+                .cloned(),
+            sfn::client_config(&sdk).build().retry_config().cloned(),
+        ];
+        for policy in policies {
+            assert_eq!(policy, Some(retry_config()));
+        }
+    }
+
+    #[test]
+    fn services_are_built_from_one_config() {
+        let services =
+            services_from_config(&test_sdk_config(), "bucket".to_owned(), Settings::default());
+        assert_eq!(services.settings, Settings::default());
     }
 }

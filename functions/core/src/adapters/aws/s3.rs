@@ -183,3 +183,271 @@ impl ObjectStore for S3ObjectStore {
         Ok(keys)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::Object;
+    use aws_sdk_s3::Client;
+    use aws_smithy_mocks::{mock, Rule};
+
+    use super::{client_config, S3ObjectStore};
+    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
+    use crate::ports::{ObjectStore, PortError, WriteCondition};
+
+    const PRECONDITION_FAILED: &str = "<Error><Code>PreconditionFailed</Code>\
+        <Message>At least one of the pre-conditions you specified did not hold</Message></Error>";
+
+    fn store(rules: &[&Rule], recorder: &Recorder) -> S3ObjectStore {
+        let conf = client_config(&test_sdk_config())
+            .interceptor(mocks(rules))
+            .interceptor(recorder.clone())
+            .build();
+        S3ObjectStore::new(Client::from_conf(conf), "shiftgate-bucket".to_owned())
+    }
+
+    fn put_ok() -> PutObjectOutput {
+        PutObjectOutput::builder().e_tag("\"new-etag\"").build()
+    }
+
+    #[tokio::test]
+    async fn put_if_absent_sends_if_none_match_star() {
+        // GIVEN a lock to create
+        let recorder = Recorder::default();
+        let rule = mock!(Client::put_object)
+            .match_requests(|r| {
+                r.bucket() == Some("shiftgate-bucket")
+                    && r.key() == Some("locks/orders/live.json")
+                    && r.if_none_match() == Some("*")
+                    && r.if_match().is_none()
+            })
+            .then_output(put_ok);
+        let store = store(&[&rule], &recorder);
+
+        // WHEN it is written only if absent
+        let etag = store
+            .put(
+                "locks/orders/live.json",
+                b"{}".to_vec(),
+                WriteCondition::IfAbsent,
+            )
+            .await
+            .expect("put");
+
+        // THEN the header is on the wire, as JSON, and the new ETag comes back
+        let sent = &recorder.sent()[0];
+        assert_eq!(sent.header("If-None-Match"), Some("*"));
+        assert_eq!(sent.header("If-Match"), None);
+        assert_eq!(sent.header("Content-Type"), Some("application/json"));
+        assert_eq!(etag, "\"new-etag\"");
+    }
+
+    #[tokio::test]
+    async fn put_if_match_sends_the_etag() {
+        let recorder = Recorder::default();
+        let rule = mock!(Client::put_object)
+            .match_requests(|r| r.if_match() == Some("\"old\"") && r.if_none_match().is_none())
+            .then_output(put_ok);
+        let store = store(&[&rule], &recorder);
+
+        store
+            .put(
+                "deployments/d1/record.json",
+                b"{}".to_vec(),
+                WriteCondition::IfMatch("\"old\"".to_owned()),
+            )
+            .await
+            .expect("put");
+
+        let sent = &recorder.sent()[0];
+        assert_eq!(sent.header("If-Match"), Some("\"old\""));
+        assert_eq!(sent.header("If-None-Match"), None);
+    }
+
+    #[tokio::test]
+    async fn put_always_sends_no_condition() {
+        let recorder = Recorder::default();
+        let rule = mock!(Client::put_object)
+            .match_requests(|r| r.if_match().is_none() && r.if_none_match().is_none())
+            .then_output(put_ok);
+        let store = store(&[&rule], &recorder);
+
+        store
+            .put("history/x.json", b"{}".to_vec(), WriteCondition::Always)
+            .await
+            .expect("put");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn lost_conditions_are_conflicts() {
+        // GIVEN S3 answers 412 PreconditionFailed, then 409 ConditionalRequestConflict
+        let recorder = Recorder::default();
+        let rule = mock!(Client::put_object)
+            .sequence()
+            .http_status(412, Some(PRECONDITION_FAILED.to_owned()))
+            .http_status(
+                409,
+                Some(
+                    "<Error><Code>ConditionalRequestConflict</Code><Message>retry</Message></Error>"
+                        .to_owned(),
+                ),
+            )
+            .build();
+        let store = store(&[&rule], &recorder);
+
+        // WHEN two conditional writes lose
+        let first = store
+            .put("k", b"{}".to_vec(), WriteCondition::IfAbsent)
+            .await;
+        let second = store
+            .put("k", b"{}".to_vec(), WriteCondition::IfMatch("\"e\"".into()))
+            .await;
+
+        // THEN both are conflicts, not service errors
+        assert!(matches!(first, Err(PortError::Conflict(_))), "{first:?}");
+        assert!(matches!(second, Err(PortError::Conflict(_))), "{second:?}");
+    }
+
+    #[tokio::test]
+    async fn get_of_a_missing_key_is_none() {
+        let recorder = Recorder::default();
+        let rule = mock!(Client::get_object)
+            .sequence()
+            .http_status(
+                404,
+                Some(
+                    "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                        .to_owned(),
+                ),
+            )
+            .build();
+        let store = store(&[&rule], &recorder);
+
+        let got = store.get("deployments/none/record.json").await;
+
+        assert!(matches!(got, Ok(None)), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn get_returns_body_and_etag_as_s3_sends_them() {
+        let recorder = Recorder::default();
+        let rule = mock!(Client::get_object)
+            .match_requests(|r| r.key() == Some("deployments/d1/record.json"))
+            .then_output(|| {
+                GetObjectOutput::builder()
+                    .e_tag("\"abc\"")
+                    .body(ByteStream::from_static(b"{\"id\":\"d1\"}"))
+                    .build()
+            });
+        let store = store(&[&rule], &recorder);
+
+        let got = store
+            .get("deployments/d1/record.json")
+            .await
+            .expect("get")
+            .expect("present");
+
+        assert_eq!(got.etag, "\"abc\"");
+        assert_eq!(got.body, b"{\"id\":\"d1\"}");
+    }
+
+    #[tokio::test]
+    async fn delete_with_if_match_sends_it_and_maps_412_to_conflict() {
+        let recorder = Recorder::default();
+        let ok = mock!(Client::delete_object)
+            .match_requests(|r| r.key() == Some("locks/a.json") && r.if_match() == Some("\"e1\""))
+            .then_output(|| DeleteObjectOutput::builder().build());
+        let lost = mock!(Client::delete_object)
+            .sequence()
+            .http_status(412, Some(PRECONDITION_FAILED.to_owned()))
+            .build();
+        let store = store(&[&ok, &lost], &recorder);
+
+        store
+            .delete("locks/a.json", Some("\"e1\""))
+            .await
+            .expect("delete");
+        let second = store.delete("locks/a.json", Some("\"e2\"")).await;
+
+        assert_eq!(recorder.sent()[0].header("If-Match"), Some("\"e1\""));
+        assert!(matches!(second, Err(PortError::Conflict(_))), "{second:?}");
+    }
+
+    #[tokio::test]
+    async fn list_follows_continuation_tokens() {
+        // GIVEN two pages of keys
+        let recorder = Recorder::default();
+        let first = mock!(Client::list_objects_v2)
+            .match_requests(|r| r.prefix() == Some("history/") && r.continuation_token().is_none())
+            .then_output(|| {
+                ListObjectsV2Output::builder()
+                    .contents(Object::builder().key("history/b").build())
+                    .contents(Object::builder().key("history/a").build())
+                    .is_truncated(true)
+                    .next_continuation_token("page-2")
+                    .build()
+            });
+        let second = mock!(Client::list_objects_v2)
+            .match_requests(|r| r.continuation_token() == Some("page-2"))
+            .then_output(|| {
+                ListObjectsV2Output::builder()
+                    .contents(Object::builder().key("history/c").build())
+                    .is_truncated(false)
+                    .build()
+            });
+        let store = store(&[&first, &second], &recorder);
+
+        // WHEN listed
+        let keys = store.list("history/").await.expect("list");
+
+        // THEN all pages are read, in order
+        assert_eq!(keys, ["history/a", "history/b", "history/c"]);
+        assert_eq!(recorder.sent().len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod emulator_tests {
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::Client;
+    use aws_smithy_mocks::mock;
+
+    use super::{client_config, S3ObjectStore};
+    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
+    use crate::ports::{ObjectStore, WriteCondition};
+
+    #[tokio::test]
+    async fn a_custom_endpoint_uses_path_style_addressing() {
+        // GIVEN AWS_ENDPOINT_URL pointing at an emulator
+        let sdk = test_sdk_config()
+            .into_builder()
+            .endpoint_url("http://localhost:4566")
+            .build();
+        let recorder = Recorder::default();
+        let rule = mock!(Client::put_object)
+            .then_output(|| PutObjectOutput::builder().e_tag("\"e\"").build());
+        let conf = client_config(&sdk)
+            .interceptor(mocks(&[&rule]))
+            .interceptor(recorder.clone())
+            .build();
+        let store = S3ObjectStore::new(Client::from_conf(conf), "bucket".to_owned());
+
+        // WHEN writing
+        store
+            .put("k.json", b"{}".to_vec(), WriteCondition::Always)
+            .await
+            .expect("put");
+
+        // THEN the bucket is in the path, not the host name
+        let uri = &recorder.sent()[0].uri;
+        assert!(
+            uri.starts_with("http://localhost:4566/bucket/k.json"),
+            "{uri}"
+        );
+    }
+}
