@@ -7,4 +7,5 @@
 
 pub mod approval_server;
 pub mod local;
+pub mod ops;
 pub mod plan_cmd;
