@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use shiftgate_core::plan::{self, GatePlacement, Plan, PlanOptions, DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS};
+use shiftgate_core::plan::{
+    self, GatePlacement, Plan, PlanOptions, DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS,
+};
 use shiftgate_core::strategy;
 
 /// Options of `shiftgate plan`.
@@ -27,7 +29,10 @@ pub struct PlanArgs {
 pub fn make_plan(args: &PlanArgs) -> Result<Plan, String> {
     let strategy = strategy::parse(&args.strategy).map_err(|e| e.0)?;
     if !args.bake_minutes.is_finite() || args.bake_minutes < 0.0 {
-        return Err(format!("--bake-minutes must be 0 or more, got {}", args.bake_minutes));
+        return Err(format!(
+            "--bake-minutes must be 0 or more, got {}",
+            args.bake_minutes
+        ));
     }
     let options = PlanOptions {
         bake_seconds: (args.bake_minutes * 60.0).round() as u64,
@@ -50,7 +55,11 @@ pub fn duration(seconds: u64) -> String {
 /// The plan as a table a person reads.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>4}  {:>9}  {:>7}  {:>9}  {}", "step", "at", "weight", "hold", "gate/hook");
+    let _ = writeln!(
+        out,
+        "{:>4}  {:>9}  {:>7}  {:>9}  {}",
+        "step", "at", "weight", "hold", "gate/hook"
+    );
     for step in &plan.steps {
         let mut notes = Vec::new();
         if step.approval {
