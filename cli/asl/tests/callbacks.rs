@@ -27,11 +27,14 @@ fn waiting(extra: Value) -> Value {
 }
 
 /// An interpreter whose handler forwards each task token to the returned receiver.
-fn with_token_channel(def: Value) -> (Interpreter, mpsc::UnboundedReceiver<String>, Arc<FnHandler>) {
+fn with_token_channel(
+    def: Value,
+) -> (Interpreter, mpsc::UnboundedReceiver<String>, Arc<FnHandler>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let handler = FnHandler::new(move |_, payload, ctx| {
         assert_eq!(ctx.task_token.as_deref(), payload["token"].as_str());
-        tx.send(payload["token"].as_str().unwrap().to_string()).unwrap();
+        tx.send(payload["token"].as_str().unwrap().to_string())
+            .unwrap();
         // The function's own output is ignored for callback tasks.
         Ok(json!("ignored"))
     });
@@ -47,7 +50,9 @@ async fn send_task_success_resumes_with_the_given_output() {
         let token = tokens.recv().await.unwrap();
         tokio::time::sleep(Duration::from_secs(42)).await;
         // WHEN another task approves after 42 s
-        callbacks.send_task_success(&token, json!({"approved": true})).unwrap();
+        callbacks
+            .send_task_success(&token, json!({"approved": true}))
+            .unwrap();
         // THEN a second completion of the same token is refused
         assert_eq!(
             callbacks.send_task_success(&token, json!({})),
@@ -57,7 +62,10 @@ async fn send_task_success_resumes_with_the_given_output() {
     let (outcome, events) = run(&interp, json!({"step": 1})).await;
     approver.await.unwrap();
     // THEN the result is the output given to send_task_success
-    assert_eq!(output(&outcome), json!({"step": 1, "decision": {"approved": true}}));
+    assert_eq!(
+        output(&outcome),
+        json!({"step": 1, "decision": {"approved": true}})
+    );
     assert_eq!(secs_since_t0(events.last().unwrap().at), 42.0);
     assert_eq!(handler.calls()[0].1["step"], json!(1));
 }
@@ -65,15 +73,22 @@ async fn send_task_success_resumes_with_the_given_output() {
 #[tokio::test(start_paused = true)]
 async fn send_task_failure_fails_the_task_with_that_error() {
     // GIVEN a callback task whose rejection is caught
-    let mut def = waiting(json!({"Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.why", "Next": "Done"}]}));
-    def["States"]["Approve"].as_object_mut().unwrap().remove("End");
+    let mut def = waiting(
+        json!({"Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.why", "Next": "Done"}]}),
+    );
+    def["States"]["Approve"]
+        .as_object_mut()
+        .unwrap()
+        .remove("End");
     def["States"]["Approve"]["Next"] = json!("Done");
     def["States"]["Done"] = json!({"Type": "Succeed"});
     let (interp, mut tokens2, _) = with_token_channel(def);
     let callbacks = interp.callbacks();
     tokio::spawn(async move {
         let token = tokens2.recv().await.unwrap();
-        callbacks.send_task_failure(&token, "Rejected", "by alice").unwrap();
+        callbacks
+            .send_task_failure(&token, "Rejected", "by alice")
+            .unwrap();
     });
     // WHEN a reviewer rejects
     let (outcome, _) = run(&interp, json!({"step": 2})).await;
@@ -99,7 +114,10 @@ async fn no_callback_before_timeout_is_states_timeout_and_later_callbacks_are_re
         interp.callbacks().send_task_success(&token, json!({})),
         Err(CallbackError::TaskTimedOut)
     );
-    assert_eq!(interp.callbacks().send_task_heartbeat(&token), Err(CallbackError::TaskTimedOut));
+    assert_eq!(
+        interp.callbacks().send_task_heartbeat(&token),
+        Err(CallbackError::TaskTimedOut)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -132,7 +150,10 @@ async fn unknown_tokens_are_refused() {
         callbacks.send_task_failure("nope", "E", "c"),
         Err(CallbackError::TaskDoesNotExist)
     );
-    assert_eq!(callbacks.send_task_heartbeat("nope"), Err(CallbackError::TaskDoesNotExist));
+    assert_eq!(
+        callbacks.send_task_heartbeat("nope"),
+        Err(CallbackError::TaskDoesNotExist)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -143,19 +164,29 @@ async fn success_sent_before_the_function_returns_is_not_lost() {
     let inner = slot.clone();
     let handler = FnHandler::new(move |_, payload, _| {
         let token = payload["token"].as_str().unwrap();
-        inner.get().unwrap().send_task_success(token, json!("auto")).unwrap();
+        inner
+            .get()
+            .unwrap()
+            .send_task_success(token, json!("auto"))
+            .unwrap();
         Ok(Value::Null)
     });
     let interp = interpreter(load(def), handler);
     slot.set(interp.callbacks()).unwrap();
     let (outcome, events) = run(&interp, json!({"step": 0})).await;
     assert_eq!(output(&outcome)["decision"], json!("auto"));
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TaskSucceeded { result, .. } if result == "auto")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::TaskSucceeded { result, .. } if result == "auto")));
 }
 
 #[tokio::test(start_paused = true)]
 async fn function_error_fails_a_callback_task_without_waiting() {
     let handler = FnHandler::new(|_, _, _| Err(TaskError::new("Lambda.ServiceException", "503")));
-    let (outcome, _) = run(&interpreter(load(waiting(json!({}))), handler), json!({"step": 0})).await;
+    let (outcome, _) = run(
+        &interpreter(load(waiting(json!({}))), handler),
+        json!({"step": 0}),
+    )
+    .await;
     assert_eq!(failure(&outcome).0, "Lambda.ServiceException");
 }

@@ -23,18 +23,90 @@ async fn matches(rule: Value, input: Value) -> bool {
 #[tokio::test(start_paused = true)]
 async fn string_operators() {
     let i = json!({"s": "beta", "t": "beta", "u": "alpha", "n": 1});
-    assert!(matches(json!({"Variable": "$.s", "StringEquals": "beta"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.s", "StringEquals": "Beta"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringEqualsPath": "$.t"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.u", "StringLessThan": "beta"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.u", "StringLessThanPath": "$.s"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.s", "StringLessThan": "beta"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringLessThanEquals": "beta"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringLessThanEqualsPath": "$.t"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringGreaterThan": "alpha"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringGreaterThanPath": "$.u"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.s", "StringGreaterThanEquals": "beta"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.u", "StringGreaterThanEqualsPath": "$.s"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringEquals": "beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.s", "StringEquals": "Beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringEqualsPath": "$.t"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.u", "StringLessThan": "beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.u", "StringLessThanPath": "$.s"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.s", "StringLessThan": "beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringLessThanEquals": "beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringLessThanEqualsPath": "$.t"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringGreaterThan": "alpha"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringGreaterThanPath": "$.u"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.s", "StringGreaterThanEquals": "beta"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.u", "StringGreaterThanEqualsPath": "$.s"}),
+            i.clone()
+        )
+        .await
+    );
     // a number never equals a string: a type mismatch is no match, not an error
     assert!(!matches(json!({"Variable": "$.n", "StringEquals": "1"}), i.clone()).await);
 }
@@ -42,26 +114,104 @@ async fn string_operators() {
 #[tokio::test(start_paused = true)]
 async fn string_matches_with_wildcards_and_escapes() {
     let i = json!({"f": "log-2024.txt", "star": "a*b"});
-    assert!(matches(json!({"Variable": "$.f", "StringMatches": "log-*.txt"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.f", "StringMatches": "log-*.csv"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.star", "StringMatches": "a\\*b"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.f", "StringMatches": "log\\*"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.f", "StringMatches": "log-*.txt"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.f", "StringMatches": "log-*.csv"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.star", "StringMatches": "a\\*b"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.f", "StringMatches": "log\\*"}),
+            i.clone()
+        )
+        .await
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn numeric_operators() {
     let i = json!({"n": 5, "m": 5.0, "big": 7.5, "s": "5"});
     assert!(matches(json!({"Variable": "$.n", "NumericEquals": 5}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericLessThan": 5.5}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericLessThanPath": "$.big"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericEqualsPath": "$.m"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericLessThan": 5.5}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericLessThanPath": "$.big"}),
+            i.clone()
+        )
+        .await
+    );
     assert!(!matches(json!({"Variable": "$.n", "NumericLessThan": 5}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericLessThanEquals": 5}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericLessThanEqualsPath": "$.m"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.big", "NumericGreaterThan": 7}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.big", "NumericGreaterThanPath": "$.n"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.n", "NumericGreaterThanEquals": 5}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.big"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericLessThanEquals": 5}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericLessThanEqualsPath": "$.m"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.big", "NumericGreaterThan": 7}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.big", "NumericGreaterThanPath": "$.n"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.n", "NumericGreaterThanEquals": 5}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.big"}),
+            i.clone()
+        )
+        .await
+    );
     assert!(!matches(json!({"Variable": "$.s", "NumericEquals": 5}), i.clone()).await);
 }
 
@@ -70,8 +220,20 @@ async fn boolean_operators() {
     let i = json!({"b": true, "c": true, "d": false});
     assert!(matches(json!({"Variable": "$.b", "BooleanEquals": true}), i.clone()).await);
     assert!(!matches(json!({"Variable": "$.d", "BooleanEquals": true}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.b", "BooleanEqualsPath": "$.c"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.b", "BooleanEqualsPath": "$.d"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.b", "BooleanEqualsPath": "$.c"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.b", "BooleanEqualsPath": "$.d"}),
+            i.clone()
+        )
+        .await
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -82,17 +244,83 @@ async fn timestamp_operators() {
         "later": "2024-05-01T12:00:01Z",
         "bad": "2024-05-01 12:00:00"
     });
-    assert!(matches(json!({"Variable": "$.t", "TimestampEquals": "2024-05-01T12:00:00Z"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampEqualsPath": "$.same"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampLessThan": "2024-05-01T12:00:01Z"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampLessThanPath": "$.later"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampLessThanEquals": "2024-05-01T12:00:00Z"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampLessThanEqualsPath": "$.same"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.later", "TimestampGreaterThan": "2024-05-01T12:00:00Z"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.later", "TimestampGreaterThanPath": "$.t"}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.t", "TimestampGreaterThanEquals": "2024-05-01T12:00:00Z"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.t", "TimestampGreaterThanEqualsPath": "$.later"}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.bad", "TimestampEquals": "2024-05-01T12:00:00Z"}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampEquals": "2024-05-01T12:00:00Z"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampEqualsPath": "$.same"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampLessThan": "2024-05-01T12:00:01Z"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampLessThanPath": "$.later"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampLessThanEquals": "2024-05-01T12:00:00Z"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampLessThanEqualsPath": "$.same"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.later", "TimestampGreaterThan": "2024-05-01T12:00:00Z"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.later", "TimestampGreaterThanPath": "$.t"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.t", "TimestampGreaterThanEquals": "2024-05-01T12:00:00Z"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.t", "TimestampGreaterThanEqualsPath": "$.later"}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.bad", "TimestampEquals": "2024-05-01T12:00:00Z"}),
+            i.clone()
+        )
+        .await
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -101,8 +329,20 @@ async fn type_test_operators() {
     assert!(matches(json!({"Variable": "$.null", "IsNull": true}), i.clone()).await);
     assert!(matches(json!({"Variable": "$.n", "IsNull": false}), i.clone()).await);
     assert!(matches(json!({"Variable": "$.n", "IsPresent": true}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$.absent", "IsPresent": false}), i.clone()).await);
-    assert!(!matches(json!({"Variable": "$.absent", "IsPresent": true}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.absent", "IsPresent": false}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.absent", "IsPresent": true}),
+            i.clone()
+        )
+        .await
+    );
     assert!(matches(json!({"Variable": "$.n", "IsNumeric": true}), i.clone()).await);
     assert!(matches(json!({"Variable": "$.s", "IsNumeric": false}), i.clone()).await);
     assert!(matches(json!({"Variable": "$.s", "IsString": true}), i.clone()).await);
@@ -126,8 +366,20 @@ async fn and_or_not_and_context_variables() {
         {"Variable": "$.a", "NumericEquals": 2},
         {"Not": {"Variable": "$.b", "StringEquals": "y"}}]});
     assert!(matches(or, i.clone()).await);
-    assert!(!matches(json!({"Not": {"Variable": "$.a", "IsPresent": true}}), i.clone()).await);
-    assert!(matches(json!({"Variable": "$$.State.Name", "StringEquals": "C"}), i.clone()).await);
+    assert!(
+        !matches(
+            json!({"Not": {"Variable": "$.a", "IsPresent": true}}),
+            i.clone()
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$$.State.Name", "StringEquals": "C"}),
+            i.clone()
+        )
+        .await
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -143,8 +395,14 @@ async fn first_matching_rule_wins_and_no_match_without_default_fails() {
             "Small": {"Type": "Pass", "Result": "small", "End": true}
         }
     });
-    assert_eq!(output(&run_def(def.clone(), json!({"n": 50})).await), json!("big"));
-    assert_eq!(output(&run_def(def.clone(), json!({"n": 5})).await), json!("small"));
+    assert_eq!(
+        output(&run_def(def.clone(), json!({"n": 50})).await),
+        json!("big")
+    );
+    assert_eq!(
+        output(&run_def(def.clone(), json!({"n": 5})).await),
+        json!("small")
+    );
     let (error, _) = failure(&run_def(def, json!({"n": -1})).await);
     assert_eq!(error, "States.NoChoiceMatched");
 }

@@ -112,8 +112,15 @@ async fn exhausted_retries_fall_through_to_catch_with_result_path() {
 
 #[tokio::test(start_paused = true)]
 async fn catch_without_result_path_replaces_the_input_and_unmatched_errors_fail() {
-    let def = task(json!([]), json!([{"ErrorEquals": ["Y", "X"], "Next": "Caught"}]));
-    let (outcome, _) = run(&interpreter(load(def.clone()), flaky("X", 1)), json!({"keep": 1})).await;
+    let def = task(
+        json!([]),
+        json!([{"ErrorEquals": ["Y", "X"], "Next": "Caught"}]),
+    );
+    let (outcome, _) = run(
+        &interpreter(load(def.clone()), flaky("X", 1)),
+        json!({"keep": 1}),
+    )
+    .await;
     assert_eq!(output(&outcome), json!({"Error": "X", "Cause": "flaky"}));
     let (outcome, _) = run(&interpreter(load(def), flaky("Z", 1)), json!({})).await;
     assert_eq!(failure(&outcome).0, "Z");
@@ -146,10 +153,18 @@ async fn timeout_seconds_path_reads_the_input() {
         "StartAt": "T",
         "States": {"T": {"Type": "Task", "Resource": FN_A, "TimeoutSecondsPath": "$.limit", "End": true}}
     });
-    let (outcome, events) = run(&interpreter(load(def.clone()), Arc::new(SlowHandler(100))), json!({"limit": 30})).await;
+    let (outcome, events) = run(
+        &interpreter(load(def.clone()), Arc::new(SlowHandler(100))),
+        json!({"limit": 30}),
+    )
+    .await;
     assert_eq!(failure(&outcome).0, "States.Timeout");
     assert_eq!(secs_since_t0(events.last().unwrap().at), 30.0);
-    let (outcome, _) = run(&interpreter(load(def), Arc::new(SlowHandler(20))), json!({"limit": 30})).await;
+    let (outcome, _) = run(
+        &interpreter(load(def), Arc::new(SlowHandler(20))),
+        json!({"limit": 30}),
+    )
+    .await;
     assert_eq!(output(&outcome), json!({"slept": 20}));
 }
 
@@ -171,7 +186,9 @@ async fn states_all_catches_task_errors_but_never_states_runtime() {
     // THEN States.Runtime is terminal: no retry, no catch
     assert_eq!(failure(&outcome).0, "States.Runtime");
     assert_eq!(handler.calls().len(), 1);
-    assert!(!events.iter().any(|e| matches!(e.kind, EventKind::ErrorCaught { .. })));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ErrorCaught { .. })));
 }
 
 #[tokio::test(start_paused = true)]

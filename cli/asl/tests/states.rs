@@ -132,11 +132,21 @@ async fn task_with_function_arn_parameters_result_selector_and_context() {
     assert_eq!(payload["execInput"], json!({"id": "x"}));
     assert_eq!(payload["start"], json!("2024-05-01T12:00:00.000Z"));
     assert_eq!(payload["entered"], json!("2024-05-01T12:00:00.000Z"));
-    assert!(payload["execId"].as_str().unwrap().ends_with(":execution:shiftgate-deployment:exec-1"));
-    assert!(payload["machine"].as_str().unwrap().ends_with(":stateMachine:shiftgate-deployment"));
+    assert!(payload["execId"]
+        .as_str()
+        .unwrap()
+        .ends_with(":execution:shiftgate-deployment:exec-1"));
+    assert!(payload["machine"]
+        .as_str()
+        .unwrap()
+        .ends_with(":stateMachine:shiftgate-deployment"));
     assert_eq!(handler.calls()[0].0, FN_A);
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TaskScheduled { state, .. } if state == "Call")));
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::TaskSucceeded { state, .. } if state == "Call")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::TaskScheduled { state, .. } if state == "Call")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::TaskSucceeded { state, .. } if state == "Call")));
 }
 
 #[tokio::test(start_paused = true)]
@@ -178,7 +188,10 @@ async fn wait_states_sleep_in_virtual_time() {
         json!({"s": 20, "ts": "2024-05-01T12:01:30Z"}),
     )
     .await;
-    assert_eq!(output(&outcome), json!({"s": 20, "ts": "2024-05-01T12:01:30Z"}));
+    assert_eq!(
+        output(&outcome),
+        json!({"s": 20, "ts": "2024-05-01T12:01:30Z"})
+    );
     // THEN each state was entered at the expected virtual time
     let entered: Vec<(String, f64)> = events
         .iter()
@@ -201,7 +214,8 @@ async fn wait_states_sleep_in_virtual_time() {
 
 #[tokio::test(start_paused = true)]
 async fn clock_speed_makes_waits_shorter_in_real_time() {
-    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": true}}});
+    let def =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": true}}});
     let clock = Arc::new(shiftgate_asl::ScaledClock::starting_at(30.0, t0()));
     let interp = shiftgate_asl::Interpreter::new(load(def), no_tasks(), clock);
     let real = tokio::time::Instant::now();
@@ -214,7 +228,10 @@ async fn clock_speed_makes_waits_shorter_in_real_time() {
 #[tokio::test(start_paused = true)]
 async fn fail_state_with_literal_and_path_error_and_cause() {
     let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Bad", "Cause": "because"}}});
-    assert_eq!(failure(&run_def(def, json!({})).await), ("Bad".into(), "because".into()));
+    assert_eq!(
+        failure(&run_def(def, json!({})).await),
+        ("Bad".into(), "because".into())
+    );
     let def = json!({
         "StartAt": "F",
         "States": {"F": {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('code {}', $.c)"}}
@@ -228,7 +245,10 @@ async fn fail_state_with_literal_and_path_error_and_cause() {
 #[tokio::test(start_paused = true)]
 async fn succeed_applies_input_and_output_paths() {
     let def = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}}});
-    assert_eq!(output(&run_def(def, json!({"a": {"b": 5}})).await), json!(5));
+    assert_eq!(
+        output(&run_def(def, json!({"a": {"b": 5}})).await),
+        json!(5)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -256,7 +276,10 @@ async fn parallel_runs_branches_concurrently_and_collects_outputs_in_order() {
     });
     let (outcome, events) = run(&interpreter(load(def), no_tasks()), json!({"v": 1})).await;
     // THEN outputs are in branch order and the whole took 30 s, not 40 s
-    assert_eq!(output(&outcome), json!({"v": 1, "results": [{"slow": 1}, "fast"]}));
+    assert_eq!(
+        output(&outcome),
+        json!({"v": 1, "results": [{"slow": 1}, "fast"]})
+    );
     assert_eq!(secs_since_t0(events.last().unwrap().at), 30.0);
     // P + 2 + 2 + Done
     assert_eq!(outcome.state_transitions, 6);
@@ -280,7 +303,10 @@ async fn parallel_branch_failure_fails_the_state_and_can_be_caught() {
         }
     });
     let (outcome, events) = run(&interpreter(load(def), no_tasks()), json!({})).await;
-    assert_eq!(output(&outcome), json!({"err": {"Error": "BranchBoom", "Cause": "c"}}));
+    assert_eq!(
+        output(&outcome),
+        json!({"err": {"Error": "BranchBoom", "Cause": "c"}})
+    );
     // the other branch was cancelled rather than waited for
     assert_eq!(secs_since_t0(events.last().unwrap().at), 0.0);
 }
@@ -326,17 +352,26 @@ async fn map_with_max_concurrency_one_runs_items_strictly_in_order() {
         output(&outcome)["out"],
         json!([{"i": 0, "tag": "t"}, {"i": 1, "tag": "t"}, {"i": 2, "tag": "t"}])
     );
-    let order: Vec<i64> = handler.calls().iter().map(|(_, p)| p["i"].as_i64().unwrap()).collect();
+    let order: Vec<i64> = handler
+        .calls()
+        .iter()
+        .map(|(_, p)| p["i"].as_i64().unwrap())
+        .collect();
     assert_eq!(order, vec![0, 1, 2]);
     let iteration_events: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::MapIterationStarted { index, .. } => Some(format!("start{index}")),
-            EventKind::MapIterationEnded { index, error: None, .. } => Some(format!("end{index}")),
+            EventKind::MapIterationEnded {
+                index, error: None, ..
+            } => Some(format!("end{index}")),
             _ => None,
         })
         .collect();
-    assert_eq!(iteration_events, ["start0", "end0", "start1", "end1", "start2", "end2"]);
+    assert_eq!(
+        iteration_events,
+        ["start0", "end0", "start1", "end1", "start2", "end2"]
+    );
     assert_eq!(secs_since_t0(events.last().unwrap().at), 60.0);
     // Map + 3 × (Delay + Work)
     assert_eq!(outcome.state_transitions, 7);
@@ -398,7 +433,13 @@ async fn intrinsics_in_parameters() {
             "id.$": "States.UUID()"
         }, "End": true}}
     });
-    let out = output(&run_def(def, json!({"s": "{\"k\":[1]}", "o": {"a": 1}, "list": [7, 8, 9]})).await);
+    let out = output(
+        &run_def(
+            def,
+            json!({"s": "{\"k\":[1]}", "o": {"a": 1}, "list": [7, 8, 9]}),
+        )
+        .await,
+    );
     assert_eq!(out["json"], json!({"k": [1]}));
     assert_eq!(out["str"], json!("{\"a\":1}"));
     assert_eq!(out["arr"], json!([1, "x"]));
@@ -423,7 +464,10 @@ async fn parameters_path_failure_names_state_and_path() {
         "Parameters": {"x.$": "$.missing"}, "End": true}}});
     let (error, cause) = failure(&run_def(def, json!({})).await);
     assert_eq!(error, "States.ParameterPathFailure");
-    assert!(cause.contains("'P'") && cause.contains("$.missing"), "{cause}");
+    assert!(
+        cause.contains("'P'") && cause.contains("$.missing"),
+        "{cause}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

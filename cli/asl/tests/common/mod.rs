@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shiftgate_asl::{
-    ExecutionEvent, ExecutionOutcome, ExecutionStatus, Interpreter, RecordingObserver,
-    ScaledClock, StateMachine, TaskContext, TaskError, TaskHandler,
+    ExecutionEvent, ExecutionOutcome, ExecutionStatus, Interpreter, RecordingObserver, ScaledClock,
+    StateMachine, TaskContext, TaskError, TaskHandler,
 };
 
 type HandlerFn = dyn Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync;
@@ -98,7 +98,9 @@ pub fn no_tasks() -> Arc<FnHandler> {
 
 /// Runs a definition without tasks and returns the outcome.
 pub async fn run_def(definition: Value, input: Value) -> ExecutionOutcome {
-    run(&interpreter(load(definition), no_tasks()), input).await.0
+    run(&interpreter(load(definition), no_tasks()), input)
+        .await
+        .0
 }
 
 /// The output of a successful execution, or a panic with the failure.
