@@ -55,11 +55,7 @@ pub fn duration(seconds: u64) -> String {
 /// The plan as a table a person reads.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:>4}  {:>9}  {:>7}  {:>9}  {}",
-        "step", "at", "weight", "hold", "gate/hook"
-    );
+    let _ = writeln!(out, "step         at   weight       hold  gate/hook");
     for step in &plan.steps {
         let mut notes = Vec::new();
         if step.approval {

@@ -18,7 +18,7 @@ fn resources() -> serde_yaml::Mapping {
 fn state_machines() -> Vec<(String, Value)> {
     resources()
         .into_iter()
-        .filter(|(_, r)| r["Type"] == Value::from("AWS::Serverless::StateMachine"))
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::StateMachine")
         .map(|(id, r)| (id.as_str().unwrap().to_string(), r))
         .collect()
 }
@@ -104,7 +104,7 @@ fn every_workflow_function_is_in_the_template_built_from_its_binary() {
 #[test]
 fn every_function_in_the_template_has_a_crate() {
     for (id, resource) in resources() {
-        if resource["Type"] != Value::from("AWS::Serverless::Function") {
+        if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
