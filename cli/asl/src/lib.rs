@@ -16,6 +16,29 @@
 //! - [`Callbacks`]: task tokens for `waitForTaskToken` tasks;
 //! - [`Observer`]: execution events.
 //!
+//! Supported (JSONPath flavour): Task, Pass, Choice (every comparison
+//! operator, `And`/`Or`/`Not`), Wait, Succeed, Fail, Parallel, inline Map;
+//! `InputPath`, `Parameters`, `ItemSelector`, `ResultSelector`, `ResultPath`,
+//! `OutputPath`; intrinsic functions `States.Format`, `StringToJson`,
+//! `JsonToString`, `Array`, `ArrayGetItem`, `ArrayLength`, `ArrayContains`,
+//! `ArrayRange`, `ArrayPartition`, `ArrayUnique`, `MathAdd`, `UUID`; Retry
+//! (with `MaxDelaySeconds` and `JitterStrategy`), Catch, task and execution
+//! `TimeoutSeconds`, `HeartbeatSeconds` (callback tasks only: a plain Lambda
+//! cannot heartbeat); Lambda resources: function ARNs, `lambda:invoke` and
+//! `lambda:invoke.waitForTaskToken`.
+//!
+//! Refused at load: JSONata, variables (`Assign`, `Arguments`, `Output`),
+//! distributed Map features (`ItemReader`, `ResultWriter`, `ItemBatcher`,
+//! tolerated failures, `Label`, DISTRIBUTED mode), `Credentials`, other
+//! resources, other intrinsics, unknown state types and unknown fields.
+//!
+//! Run-time errors use Step Functions' names: `States.ParameterPathFailure`
+//! (a `.$` path selects nothing), `States.IntrinsicFailure`,
+//! `States.ResultPathMatchFailure`, `States.NoChoiceMatched`, `States.Timeout`,
+//! `States.HeartbeatTimeout`, and the terminal `States.Runtime` (InputPath,
+//! OutputPath, ItemsPath, Choice and Wait paths) which, as documented by AWS,
+//! no Retry or Catch handles, not even `States.ALL`.
+//!
 //! ```no_run
 //! # use std::{collections::BTreeMap, sync::Arc};
 //! # use shiftgate_asl::*;
