@@ -66,7 +66,10 @@ pub struct DecisionEntry {
 }
 
 /// The approval record, `deployments/<id>/approvals/<aid>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` is written by hand so the task token never reaches a log line
+/// through `{:?}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalRecord {
     /// The approval id.
@@ -91,6 +94,30 @@ pub struct ApprovalRecord {
     pub decisions: Vec<DecisionEntry>,
     /// Where it stands.
     pub status: ApprovalStatus,
+}
+
+impl std::fmt::Debug for ApprovalRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApprovalRecord")
+            .field("approval_id", &self.approval_id)
+            .field("deployment_id", &self.deployment_id)
+            .field("step_index", &self.step_index)
+            .field("weight_percent", &self.weight_percent)
+            .field("task_token", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("quorum", &self.quorum)
+            .field("links", &self.links)
+            .field("decisions", &self.decisions)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+/// The identity a decision counts under: names typed on a shared link vary in
+/// case and spacing, and "Ana" twice must not make a quorum of two.
+fn identity(reviewer: &str) -> String {
+    reviewer.trim().to_lowercase()
 }
 
 /// A link to send: who it is for and its URL (holding the secret).
@@ -377,10 +404,10 @@ pub fn tally(quorum: u32, decisions: &[DecisionEntry]) -> ApprovalStatus {
     if decisions.iter().any(|d| !d.approve) {
         return ApprovalStatus::Rejected;
     }
-    let mut approvers: Vec<&str> = decisions
+    let mut approvers: Vec<String> = decisions
         .iter()
         .filter(|d| d.approve)
-        .map(|d| d.reviewer.as_str())
+        .map(|d| identity(&d.reviewer))
         .collect();
     approvers.sort_unstable();
     approvers.dedup();
@@ -421,11 +448,11 @@ pub async fn decide(
                 // A personal link decides once; a shared link once per name.
                 let used = approval.decisions.iter().any(|d| {
                     d.via == format!("link:{link_id}")
-                        && (link.reviewer.is_some() || d.reviewer == reviewer)
+                        && (link.reviewer.is_some() || identity(&d.reviewer) == identity(&reviewer))
                 });
                 if used {
                     return Err(DecisionError::AlreadyDecided(
-                        "this link was used already".into(),
+                        "This link was used already: its decision is recorded.".into(),
                     ));
                 }
                 (reviewer, format!("link:{link_id}"))
@@ -433,17 +460,26 @@ pub async fn decide(
             Credential::Operator(arn) => (arn.clone(), "cli".to_string()),
         };
         if approval.status != ApprovalStatus::Pending {
-            return Err(DecisionError::AlreadyDecided(
-                format!("this approval was already {:?}", approval.status).to_lowercase(),
-            ));
+            let outcome = if approval.status == ApprovalStatus::Approved {
+                "approved"
+            } else {
+                "rejected"
+            };
+            return Err(DecisionError::AlreadyDecided(format!(
+                "This deployment was already {outcome}."
+            )));
         }
         let now = services.clock.now();
         if now > approval.expires_at {
             return Err(DecisionError::Expired(approval.expires_at));
         }
-        if approval.decisions.iter().any(|d| d.reviewer == reviewer) {
+        if approval
+            .decisions
+            .iter()
+            .any(|d| identity(&d.reviewer) == identity(&reviewer))
+        {
             return Err(DecisionError::AlreadyDecided(format!(
-                "{reviewer} decided already"
+                "{reviewer} has decided already."
             )));
         }
         approval.decisions.push(DecisionEntry {
@@ -497,15 +533,9 @@ async fn after_decision(
     approve: bool,
     comment: Option<&str>,
 ) -> Result<(), DecisionError> {
-    let verb = if approve { "approved" } else { "rejected" };
-    let comment = comment.map(|c| format!(": \"{c}\"")).unwrap_or_default();
-    let message = format!("{reviewer} {verb} {}{comment}", approval.approval_id);
-    let at = services.clock.now();
-    let record = store::update_record(services.store.as_ref(), &approval.deployment_id, |r| {
-        r.log(at, EventKind::ApprovalDecided, approve, message.clone());
-        Ok(())
-    })
-    .await?;
+    // The approval record is the decision and its audit trail; resuming the
+    // workflow comes next because a reviewer expects the deployment to move
+    // within a second. The timeline and the notification only tell about it.
     if approval.status != ApprovalStatus::Pending {
         let decision = ApprovalDecision {
             approved: approval.status == ApprovalStatus::Approved,
@@ -523,14 +553,30 @@ async fn after_decision(
             .send_task_success(&approval.task_token, &output)
             .await?;
     }
-    notify::lifecycle(
-        services,
-        &record,
-        NotificationKind::Decision,
-        &format!("Deployment {verb} by {reviewer}"),
-        &message,
-    )
+    let verb = if approve { "approved" } else { "rejected" };
+    let comment = comment.map(|c| format!(": \"{c}\"")).unwrap_or_default();
+    let message = format!("{reviewer} {verb} {}{comment}", approval.approval_id);
+    let at = services.clock.now();
+    let updated = store::update_record(services.store.as_ref(), &approval.deployment_id, |r| {
+        r.log(at, EventKind::ApprovalDecided, approve, message.clone());
+        Ok(())
+    })
     .await;
+    match updated {
+        Ok(record) => {
+            notify::lifecycle(
+                services,
+                &record,
+                NotificationKind::Decision,
+                &format!("Deployment {verb} by {reviewer}"),
+                &message,
+            )
+            .await
+        }
+        Err(error) => {
+            tracing::warn!(deployment_id = %approval.deployment_id, approval_id = %approval.approval_id, %error, "decision not added to the timeline")
+        }
+    }
     Ok(())
 }
 
@@ -579,4 +625,143 @@ pub async fn all(
     }
     approvals.sort_by_key(|a| a.created_at);
     Ok(approvals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{request_json, Harness};
+    use crate::ports::ObjectStore;
+
+    const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
+
+    async fn open_gate(h: &Harness, reviewers: &[&str]) -> String {
+        let mut request = request_json("Canary10Percent5Minutes");
+        request["approval"] = serde_json::json!({
+            "gates": ["afterCanary"],
+            "reviewers": reviewers,
+            "timeoutMinutes": 30
+        });
+        let id = h.prepare(request).await.unwrap().deployment_id;
+        request_approval(
+            &h.services,
+            RequestApprovalInput {
+                deployment_id: id.clone(),
+                step_index: 1,
+                weight_percent: 100.0,
+                task_token: TOKEN.into(),
+            },
+        )
+        .await
+        .unwrap();
+        id
+    }
+
+    fn secret_of(url: &str) -> &str {
+        url.split("secret=").nth(1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn request_approval_stores_only_hashes_and_writes_each_reviewer() {
+        // GIVEN two reviewers
+        let h = Harness::new();
+        let id = open_gate(&h, &["ana@example.com", "bo@example.com"]).await;
+        // THEN each gets one message, routed by a `reviewer` attribute
+        let sent: Vec<_> = h
+            .notifier
+            .published()
+            .into_iter()
+            .filter(|n| n.attributes["kind"] == "approval")
+            .collect();
+        assert_eq!(sent.len(), 2);
+        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        assert_eq!(approval.task_token, TOKEN);
+        assert_eq!(
+            approval.expires_at - approval.created_at,
+            Duration::minutes(30)
+        );
+        for (notification, reviewer) in sent.iter().zip(["ana@example.com", "bo@example.com"]) {
+            assert_eq!(notification.attributes["reviewer"], reviewer);
+            assert_eq!(notification.attributes["deploymentId"], id);
+            assert_eq!(notification.attributes["function"], "checkout");
+            assert_eq!(notification.attributes["alias"], "live");
+            let url = notification
+                .body
+                .split_whitespace()
+                .find(|w| w.contains("secret="))
+                .unwrap();
+            assert!(!notification.body.contains(TOKEN) && !notification.subject.contains(TOKEN));
+            // The secret is 256 random bits and only its SHA-256 is stored,
+            // on the link bound to this reviewer.
+            let secret = secret_of(url);
+            assert_eq!(secret.len(), 64);
+            let link = approval
+                .links
+                .iter()
+                .find(|l| l.reviewer.as_deref() == Some(reviewer))
+                .unwrap();
+            assert_eq!(link.secret_sha256, hash_secret(secret));
+            assert!(url.contains(&format!("link={}", link.link_id)));
+            for key in h.store.keys() {
+                let body = h.store.get(&key).await.unwrap().unwrap().body;
+                assert!(
+                    !String::from_utf8_lossy(&body).contains(secret),
+                    "{key} holds a plain secret"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn without_reviewers_one_shared_link_is_sent() {
+        let h = Harness::new();
+        let id = open_gate(&h, &[]).await;
+        let sent: Vec<_> = h
+            .notifier
+            .published()
+            .into_iter()
+            .filter(|n| n.attributes["kind"] == "approval")
+            .collect();
+        assert_eq!(sent.len(), 1);
+        assert!(!sent[0].attributes.contains_key("reviewer"));
+        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        assert_eq!(approval.links.len(), 1);
+        assert_eq!(approval.links[0].reviewer, None);
+    }
+
+    #[test]
+    fn tally_counts_distinct_approvers_and_any_reject_rejects() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let entry = |reviewer: &str, approve: bool| DecisionEntry {
+            reviewer: reviewer.into(),
+            approve,
+            comment: None,
+            at,
+            source_ip: None,
+            user_agent: None,
+            via: "link:x".into(),
+        };
+        assert_eq!(tally(2, &[entry("Ana", true)]), ApprovalStatus::Pending);
+        assert_eq!(
+            tally(2, &[entry("Ana", true), entry(" ana", true)]),
+            ApprovalStatus::Pending
+        );
+        assert_eq!(
+            tally(2, &[entry("Ana", true), entry("Bo", true)]),
+            ApprovalStatus::Approved
+        );
+        assert_eq!(
+            tally(1, &[entry("Ana", true), entry("Bo", false)]),
+            ApprovalStatus::Rejected
+        );
+    }
+
+    #[tokio::test]
+    async fn the_record_s_debug_output_hides_the_task_token() {
+        let h = Harness::new();
+        let id = open_gate(&h, &["ana@example.com"]).await;
+        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        let shown = format!("{approval:?}");
+        assert!(!shown.contains(TOKEN) && shown.contains("<redacted>"));
+    }
 }

@@ -22,6 +22,7 @@
 
 pub mod adapters;
 pub mod approval;
+pub mod approval_page;
 pub mod contracts;
 pub mod error;
 pub mod functions;

@@ -1,0 +1,1340 @@
+//! The approval endpoint: the page a reviewer opens from an approval link.
+//!
+//! ```text
+//! GET  /approvals/<deployment>/<approval>?link=<id>&secret=<s>   show; changes nothing
+//! POST /approvals/<deployment>/<approval>                         decide (form: link,
+//!      secret, decision=approve|reject, comment, name)
+//! ```
+//!
+//! GET never decides because mail scanners and link previewers fetch every
+//! link in a message; only a POST carrying the secret does, through
+//! [`approval::decide`]. The same handler runs behind the Lambda function URL
+//! (`approval-endpoint`) and behind `shiftgate local`'s loopback server.
+//!
+//! What a response may carry: the page never shows the task token (it is not
+//! even read here), never reflects a secret that did not verify, and answers an
+//! unknown approval, link or secret with one and the same 403 page so a guesser
+//! learns nothing. Every stored or submitted text is HTML-escaped. Logs hold
+//! ids, the method and the status: never the query string, the body or the secret.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, RequestPayloadExt, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::approval::{self, ApprovalRecord, ApprovalStatus, Credential, DecisionError};
+use crate::ports::Services;
+use crate::record::{keys, DeploymentRecord, EventKind};
+use crate::store;
+
+/// The fields of the decision form (`application/x-www-form-urlencoded`).
+#[derive(Debug, Default, Deserialize)]
+struct DecisionForm {
+    /// The link id from the URL.
+    link: Option<String>,
+    /// The link's secret from the URL.
+    secret: Option<String>,
+    /// `approve` or `reject` (the button pressed).
+    decision: Option<String>,
+    /// Optional free text.
+    comment: Option<String>,
+    /// The reviewer's name, asked for on a shared link only.
+    name: Option<String>,
+}
+
+/// Serve one request to the approval endpoint. Every outcome is a page, so
+/// this never fails: the runtime has nothing to log about a request.
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let Some((deployment_id, approval_id)) = route(&path) else {
+        return message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is nothing here. Open the approval link from your message.",
+        );
+    };
+    let method = request.method().clone();
+    let response = match method {
+        Method::GET | Method::HEAD => {
+            show(services, &request, &path, deployment_id, approval_id).await
+        }
+        Method::POST => submit(services, &request, deployment_id, approval_id).await,
+        _ => {
+            let mut response = message_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+                "Open the link to see the approval; use its buttons to decide.",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, "GET, HEAD, POST".parse().expect("static"));
+            response
+        }
+    };
+    tracing::info!(
+        deployment_id = %deployment_id,
+        approval_id = %approval_id,
+        method = %method,
+        status = response.status().as_u16(),
+        "approval page"
+    );
+    response
+}
+
+/// `<anything>/approvals/<deployment>/<approval>[/]` → the two ids. A prefix
+/// is allowed so the page also works behind a path-mapped domain.
+fn route(path: &str) -> Option<(&str, &str)> {
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let approval_id = segments.next()?;
+    let deployment_id = segments.next()?;
+    (segments.next()? == "approvals" && !approval_id.is_empty() && !deployment_id.is_empty())
+        .then_some((deployment_id, approval_id))
+}
+
+/// The `link` and `secret` query parameters (function URLs pre-parse them;
+/// a request built by hand may carry only the raw query).
+fn link_query(request: &Request) -> (Option<String>, Option<String>) {
+    let parsed = request.query_string_parameters();
+    let from_uri = || -> lambda_http::aws_lambda_events::query_map::QueryMap {
+        request
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .parse()
+            .expect("query parsing is infallible")
+    };
+    let query = if parsed.is_empty() {
+        from_uri()
+    } else {
+        parsed
+    };
+    let get = |key: &str| query.first(key).map(str::to_string);
+    (get("link"), get("secret"))
+}
+
+/// What the page can offer for a verified link.
+enum Standing {
+    /// The reviewer can decide.
+    Open,
+    /// Decided already (by the quorum, a reject, or this personal link).
+    Decided(String),
+    /// The gate timed out.
+    Expired,
+}
+
+fn standing(services: &Services, approval: &ApprovalRecord, link_id: &str) -> Standing {
+    let link = approval.links.iter().find(|l| l.link_id == link_id);
+    let personal = link.is_some_and(|l| l.reviewer.is_some());
+    let via = format!("link:{link_id}");
+    match approval.status {
+        ApprovalStatus::Approved => {
+            return Standing::Decided("This deployment was already approved.".into())
+        }
+        ApprovalStatus::Rejected => {
+            return Standing::Decided("This deployment was already rejected.".into())
+        }
+        ApprovalStatus::Pending => {}
+    }
+    if personal && approval.decisions.iter().any(|d| d.via == via) {
+        return Standing::Decided("You have decided already with this link.".into());
+    }
+    if services.clock.now() > approval.expires_at {
+        return Standing::Expired;
+    }
+    Standing::Open
+}
+
+async fn show(
+    services: &Services,
+    request: &Request,
+    path: &str,
+    deployment_id: &str,
+    approval_id: &str,
+) -> Response<Body> {
+    let (Some(link_id), Some(secret)) = link_query(request) else {
+        return not_valid();
+    };
+    let approval = match approval::load(services, deployment_id, approval_id).await {
+        Ok((approval, _)) => approval,
+        Err(error) => return decision_error_page(error),
+    };
+    let Some(link) = approval::verify_link(&approval, &link_id, &secret) else {
+        return not_valid();
+    };
+    let record = match deployment(services, deployment_id).await {
+        Ok(record) => record,
+        Err(response) => return response,
+    };
+    let shared = link.reviewer.is_none();
+    let mut html = details(&record, &approval);
+    if let Some(reviewer) = &link.reviewer {
+        html.push_str(&format!(
+            "<p class=\"who\">This link is personal to <strong>{}</strong>.</p>",
+            escape(reviewer)
+        ));
+    }
+    let (status, title) = match standing(services, &approval, &link_id) {
+        Standing::Open => {
+            html.push_str(&form(path, &link_id, &secret, shared));
+            (StatusCode::OK, "Approval needed")
+        }
+        Standing::Decided(why) => {
+            html.insert_str(0, &format!("<p class=\"notice\">{}</p>", escape(&why)));
+            (StatusCode::CONFLICT, "Already decided")
+        }
+        Standing::Expired => {
+            html.insert_str(
+                0,
+                &format!(
+                    "<p class=\"notice\">This approval expired at {}. The deployment went on as its request says for a timeout.</p>",
+                    when(approval.expires_at)
+                ),
+            );
+            (StatusCode::GONE, "Approval expired")
+        }
+    };
+    html_response(status, title, &html)
+}
+
+async fn submit(
+    services: &Services,
+    request: &Request,
+    deployment_id: &str,
+    approval_id: &str,
+) -> Response<Body> {
+    let form: DecisionForm = match request.payload() {
+        Ok(Some(form)) => form,
+        Ok(None) | Err(_) => {
+            return bad_request("Send the decision with the page's form.");
+        }
+    };
+    let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let (Some(link_id), Some(secret)) = (non_empty(form.link), non_empty(form.secret)) else {
+        return bad_request("The form is missing the link; open the link from your message again.");
+    };
+    let approve = match form.decision.as_deref() {
+        Some("approve") => true,
+        Some("reject") => false,
+        _ => return bad_request("Choose Approve or Reject."),
+    };
+    let (source_ip, context_agent) = client(request);
+    let user_agent = context_agent.or_else(|| {
+        request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let decision = approval::DecisionRequest {
+        deployment_id: deployment_id.to_string(),
+        approval_id: approval_id.to_string(),
+        credential: Credential::Link {
+            link_id,
+            secret,
+            name: non_empty(form.name),
+        },
+        approve,
+        comment: non_empty(form.comment).map(|c| c.trim().to_string()),
+        source_ip,
+        user_agent,
+    };
+    let reviewer_hint = match &decision.credential {
+        Credential::Link { name, .. } => name.clone(),
+        Credential::Operator(arn) => Some(arn.clone()),
+    };
+    let approval = match approval::decide(services, decision).await {
+        Ok(approval) => approval,
+        Err(error) => return decision_error_page(error),
+    };
+    let reviewer = approval
+        .decisions
+        .last()
+        .map(|d| d.reviewer.clone())
+        .or(reviewer_hint)
+        .unwrap_or_default();
+    let (title, outcome) = match approval.status {
+        ApprovalStatus::Approved => (
+            "Approved",
+            "The approvals needed are in: the deployment goes on within seconds.".to_string(),
+        ),
+        ApprovalStatus::Rejected => (
+            "Rejected",
+            "The deployment stops here and rolls back to the version that was live.".to_string(),
+        ),
+        ApprovalStatus::Pending => (
+            "Approval recorded",
+            format!(
+                "{} of {} approvals so far; the deployment waits for the others.",
+                approvers(&approval),
+                approval.quorum
+            ),
+        ),
+    };
+    let mut html = format!(
+        "<p class=\"notice\">Thank you, {}. Your decision was recorded. {}</p>",
+        escape(&reviewer),
+        escape(&outcome)
+    );
+    if let Ok(record) = deployment(services, deployment_id).await {
+        html.push_str(&details(&record, &approval));
+    }
+    html_response(StatusCode::OK, title, &html)
+}
+
+/// The client's address and user agent, as the function URL saw them.
+fn client(request: &Request) -> (Option<String>, Option<String>) {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.http.source_ip.clone(),
+            context.http.user_agent.clone(),
+        ),
+        _ => (None, None),
+    }
+}
+
+async fn deployment(
+    services: &Services,
+    deployment_id: &str,
+) -> Result<DeploymentRecord, Response<Body>> {
+    match store::load_record(services.store.as_ref(), deployment_id).await {
+        Ok((record, _)) => Ok(record),
+        Err(crate::error::HandlerError::DeploymentNotFound(_)) => Err(not_valid()),
+        Err(error) => {
+            tracing::error!(deployment_id = %deployment_id, %error, "deployment record unreadable");
+            Err(unavailable())
+        }
+    }
+}
+
+fn approvers(approval: &ApprovalRecord) -> usize {
+    let mut names: Vec<String> = approval
+        .decisions
+        .iter()
+        .filter(|d| d.approve)
+        .map(|d| d.reviewer.trim().to_lowercase())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.len()
+}
+
+/// The deployment's details: what moves where, health so far, who decided, expiry.
+fn details(record: &DeploymentRecord, approval: &ApprovalRecord) -> String {
+    let mut html = String::from("<dl>");
+    let mut row = |term: &str, value: String| {
+        html.push_str(&format!("<dt>{term}</dt><dd>{value}</dd>"));
+    };
+    row(
+        "Deployment",
+        format!("<code>{}</code>", escape(&record.deployment_id)),
+    );
+    row(
+        "Function",
+        format!(
+            "<code>{}:{}</code>",
+            escape(keys::function_key(record.function_name())),
+            escape(record.alias())
+        ),
+    );
+    row(
+        "Versions",
+        format!(
+            "{} → {}",
+            escape(record.current_version()),
+            escape(record.target_version())
+        ),
+    );
+    row(
+        "Traffic now",
+        format!(
+            "{} % on version {}",
+            record.current_weight_percent,
+            escape(record.target_version())
+        ),
+    );
+    row(
+        "Next step",
+        format!(
+            "moves <strong>{} %</strong> of traffic to version {}",
+            approval.weight_percent,
+            escape(record.target_version())
+        ),
+    );
+    row(
+        "Approvals",
+        format!("{} of {} needed", approvers(approval), approval.quorum),
+    );
+    row("Expires", when(approval.expires_at));
+    html.push_str("</dl>");
+
+    html.push_str("<h2>Health so far</h2>");
+    let checks: Vec<_> = record
+        .timeline
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::HealthChecked | EventKind::SmokeTest | EventKind::Hook
+            )
+        })
+        .collect();
+    if checks.is_empty() {
+        html.push_str("<p>No health checks have run yet.</p>");
+    } else {
+        html.push_str("<ul class=\"events\">");
+        // The latest checks matter most; a long bake would make the page too long.
+        for event in checks.iter().rev().take(10).rev() {
+            let (class, mark) = if event.ok {
+                ("ok", "OK")
+            } else {
+                ("bad", "FAILED")
+            };
+            html.push_str(&format!(
+                "<li><span class=\"{class}\">{mark}</span> {} — {}</li>",
+                when(event.at),
+                escape(&event.message)
+            ));
+        }
+        html.push_str("</ul>");
+    }
+
+    html.push_str("<h2>Decisions</h2>");
+    if approval.decisions.is_empty() {
+        html.push_str("<p>Nobody has decided yet.</p>");
+    } else {
+        html.push_str("<ul class=\"events\">");
+        // Addresses and user agents stay in the audit record: other reviewers need not see them.
+        for decision in &approval.decisions {
+            let (class, verb) = if decision.approve {
+                ("ok", "approved")
+            } else {
+                ("bad", "rejected")
+            };
+            let comment = decision
+                .comment
+                .as_deref()
+                .map(|c| format!("<q>{}</q>", escape(c)))
+                .unwrap_or_default();
+            html.push_str(&format!(
+                "<li><strong>{}</strong> <span class=\"{class}\">{verb}</span> at {} {comment}</li>",
+                escape(&decision.reviewer),
+                when(decision.at)
+            ));
+        }
+        html.push_str("</ul>");
+    }
+    html
+}
+
+fn form(path: &str, link_id: &str, secret: &str, shared: bool) -> String {
+    let name = if shared {
+        "<label for=\"name\">Your name</label>\
+         <input id=\"name\" name=\"name\" required maxlength=\"120\" autocomplete=\"name\">"
+    } else {
+        ""
+    };
+    // The secret travels in the body, not again in the URL: the form posts to the bare path.
+    format!(
+        "<form method=\"post\" action=\"{}\">\
+         <input type=\"hidden\" name=\"link\" value=\"{}\">\
+         <input type=\"hidden\" name=\"secret\" value=\"{}\">\
+         {name}\
+         <label for=\"comment\">Comment (optional)</label>\
+         <textarea id=\"comment\" name=\"comment\" rows=\"3\" maxlength=\"2000\"></textarea>\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>\
+         <button type=\"submit\" name=\"decision\" value=\"reject\" class=\"reject\">Reject</button>\
+         </div></form>",
+        escape(path),
+        escape(link_id),
+        escape(secret)
+    )
+}
+
+fn decision_error_page(error: DecisionError) -> Response<Body> {
+    match error {
+        DecisionError::NotValid => not_valid(),
+        DecisionError::AlreadyDecided(why) => {
+            message_page(StatusCode::CONFLICT, "Already decided", &why)
+        }
+        DecisionError::Expired(at) => message_page(
+            StatusCode::GONE,
+            "Approval expired",
+            &format!(
+                "This approval expired at {}. The deployment went on as its request says for a timeout.",
+                when(at)
+            ),
+        ),
+        DecisionError::BadRequest(why) => bad_request(&why),
+        DecisionError::Backend(error) => {
+            tracing::error!(%error, "approval decision failed");
+            unavailable()
+        }
+    }
+}
+
+/// One page for an unknown approval, link or secret: nothing here helps a guesser.
+fn not_valid() -> Response<Body> {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Link not valid",
+        "This approval link is not valid. Open the whole link from your message; each link works only for the approval it was sent for.",
+    )
+}
+
+fn bad_request(why: &str) -> Response<Body> {
+    message_page(StatusCode::BAD_REQUEST, "Incomplete form", why)
+}
+
+fn unavailable() -> Response<Body> {
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Try again",
+        "Your decision could not be handled just now. Please try again in a moment.",
+    )
+}
+
+fn message_page(status: StatusCode, title: &str, message: &str) -> Response<Body> {
+    html_response(
+        status,
+        title,
+        &format!("<p class=\"notice\">{}</p>", escape(message)),
+    )
+}
+
+/// `2026-11-22 13:00 UTC`: unambiguous for reviewers in any time zone.
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Escape text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page's only style sheet. Colours keep at least 4.5:1 contrast; the
+/// layout is one column so it reads on a phone.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:40rem;padding:1rem;color:#1a1a1a;background:#fff}\
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.5rem}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}\
+.notice{padding:.75rem;border-left:4px solid #1a4d8f;background:#eef3fa}\
+.ok{color:#1b5e20;font-weight:600}.bad{color:#a00000;font-weight:600}\
+ul.events{padding-left:1.2rem}q{font-style:italic}\
+label{display:block;font-weight:600;margin-top:1rem}\
+input,textarea{width:100%;box-sizing:border-box;font:inherit;padding:.5rem;border:1px solid #555;border-radius:4px}\
+.actions{display:flex;gap:1rem;margin-top:1rem;flex-wrap:wrap}\
+button{font:inherit;font-weight:600;padding:.75rem 1.5rem;border:0;border-radius:4px;color:#fff;cursor:pointer;min-width:8rem}\
+button.approve{background:#1b5e20}button.reject{background:#a00000}\
+button:focus-visible,input:focus-visible,textarea:focus-visible{outline:3px solid #1a4d8f;outline-offset:2px}";
+
+/// CSP allowing exactly [`STYLE`] by hash: no script runs, nothing loads from
+/// anywhere, forms post only here, and no site may frame the page.
+static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        base64(&Sha256::digest(STYLE.as_bytes()))
+    )
+});
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn html_response(status: StatusCode, title: &str, content: &str) -> Response<Body> {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex, nofollow\">\
+         <title>{title} · shiftgate</title><style>{STYLE}</style></head>\
+         <body><main><h1>{title}</h1>{content}</main></body></html>",
+        title = escape(title)
+    );
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        // A page holding a secret in its form must not be kept or leak its URL.
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::X_FRAME_OPTIONS, "DENY")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY.as_str(),
+        )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header("x-robots-tag", "noindex, nofollow")
+        .body(Body::Text(html))
+        .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use chrono::Duration;
+
+    use super::*;
+    use crate::adapters::memory::{Callback, MemoryStore};
+    use crate::contracts::RequestApprovalInput;
+    use crate::handlers::testing::{request_json, Harness};
+    use crate::ports::{Clock, ObjectStore, PortError, StoredObject, WriteCondition};
+
+    const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAfaketasktoken0123456789";
+    const BASE: &str = "https://approve.example.invalid";
+
+    /// One link as a reviewer received it.
+    #[derive(Debug, Clone)]
+    struct Link {
+        reviewer: Option<String>,
+        path: String,
+        link: String,
+        secret: String,
+    }
+
+    impl Link {
+        fn query(&self) -> String {
+            format!("link={}&secret={}", self.link, self.secret)
+        }
+    }
+
+    /// A deployment of checkout:live 7 → 8 stopped at an approval gate before
+    /// promotion, and the links its reviewers were sent.
+    async fn gate(h: &Harness, approval: serde_json::Value) -> (String, Vec<Link>) {
+        let mut request = request_json("Canary10Percent5Minutes");
+        request["approval"] = approval;
+        let deployment_id = h.prepare(request).await.unwrap().deployment_id;
+        let sent_before = h.notifier.published().len();
+        crate::approval::request_approval(
+            &h.services,
+            RequestApprovalInput {
+                deployment_id: deployment_id.clone(),
+                step_index: 1,
+                weight_percent: 100.0,
+                task_token: TOKEN.into(),
+            },
+        )
+        .await
+        .unwrap();
+        let links = h.notifier.published()[sent_before..]
+            .iter()
+            .filter(|n| n.attributes["kind"] == "approval")
+            .map(|n| {
+                let url = n
+                    .body
+                    .split_whitespace()
+                    .find(|w| w.starts_with(BASE))
+                    .expect("the message carries a link");
+                let (path, query) = url[BASE.len()..].split_once('?').unwrap();
+                let param = |name: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                        .unwrap()
+                        .to_string()
+                };
+                Link {
+                    reviewer: n.attributes.get("reviewer").cloned(),
+                    path: path.to_string(),
+                    link: param("link"),
+                    secret: param("secret"),
+                }
+            })
+            .collect();
+        (deployment_id, links)
+    }
+
+    /// A request as a Lambda function URL delivers it (API Gateway HTTP v2 payload).
+    fn event(method: &str, path: &str, query: &str, body: Option<&str>) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": {
+                "host": "abcdef.example.invalid",
+                "user-agent": "Mozilla/5.0 (test)",
+                "content-type": "application/x-www-form-urlencoded"
+            },
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "abcdef",
+                "domainName": "abcdef.example.invalid",
+                "domainPrefix": "abcdef",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.7",
+                    "userAgent": "Mozilla/5.0 (test)"
+                },
+                "requestId": "req-1",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "22/Nov/2026:12:00:00 +0000",
+                "timeEpoch": 1795262400000u64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a function URL event")
+    }
+
+    /// `application/x-www-form-urlencoded`, as a browser encodes a form.
+    fn form_body(fields: &[(&str, &str)]) -> String {
+        let encode = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                        (b as char).to_string()
+                    }
+                    b' ' => "+".to_string(),
+                    b => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    async fn get(services: &Services, link: &Link) -> Response<Body> {
+        handle(services, event("GET", &link.path, &link.query(), None)).await
+    }
+
+    async fn post(
+        services: &Services,
+        link: &Link,
+        decision: &str,
+        extra: &[(&str, &str)],
+    ) -> Response<Body> {
+        let mut fields = vec![
+            ("link", link.link.as_str()),
+            ("secret", link.secret.as_str()),
+            ("decision", decision),
+        ];
+        fields.extend_from_slice(extra);
+        handle(
+            services,
+            event("POST", &link.path, "", Some(&form_body(&fields))),
+        )
+        .await
+    }
+
+    fn text(response: &Response<Body>) -> String {
+        String::from_utf8(response.body().as_ref().to_vec()).unwrap()
+    }
+
+    fn successes(h: &Harness) -> Vec<serde_json::Value> {
+        h.callback
+            .calls()
+            .into_iter()
+            .map(|call| match call {
+                Callback::Success(token, output) => {
+                    assert_eq!(token, TOKEN);
+                    output
+                }
+                other => panic!("unexpected callback {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Every object in the store, byte for byte.
+    async fn snapshot(store: &MemoryStore) -> Vec<(String, Vec<u8>)> {
+        let mut objects = Vec::new();
+        for key in store.keys() {
+            objects.push((key.clone(), store.get(&key).await.unwrap().unwrap().body));
+        }
+        objects
+    }
+
+    async fn approval_record(h: &Harness, deployment_id: &str) -> ApprovalRecord {
+        crate::approval::all(&h.services, deployment_id)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+
+    fn reviewers(names: &[&str], quorum: u32) -> serde_json::Value {
+        serde_json::json!({
+            "gates": ["beforePromotion"],
+            "reviewers": names,
+            "quorum": quorum,
+            "timeoutMinutes": 60
+        })
+    }
+
+    #[tokio::test]
+    async fn get_shows_the_deployment_and_changes_nothing() {
+        // GIVEN a gate waiting for ana
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        let before = snapshot(&h.store).await;
+        let sent = h.notifier.published().len();
+        // WHEN the link is fetched (as a mail scanner would), twice, and with HEAD
+        let page = get(&h.services, &links[0]).await;
+        get(&h.services, &links[0]).await;
+        handle(
+            &h.services,
+            event("HEAD", &links[0].path, &links[0].query(), None),
+        )
+        .await;
+        // THEN the page shows the details and the buttons, and nothing changed
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = text(&page);
+        for expected in [
+            id.as_str(),
+            "checkout:live",
+            "7 → 8",
+            "<strong>100 %</strong>",
+            "0 of 1 needed",
+            "2026-11-22 13:00 UTC",
+            "No health checks have run yet.",
+            "Nobody has decided yet.",
+            "ana@example.com",
+            "<button type=\"submit\" name=\"decision\" value=\"approve\"",
+            "value=\"reject\"",
+            "<label for=\"comment\">",
+            "<html lang=\"en\">",
+            "name=\"viewport\"",
+        ] {
+            assert!(html.contains(expected), "{expected} missing from {html}");
+        }
+        assert!(
+            !html.contains("name=\"name\""),
+            "a personal link asks no name"
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "no external assets"
+        );
+        let headers = page.headers();
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["x-robots-tag"], "noindex, nofollow");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+        assert_eq!(snapshot(&h.store).await, before);
+        assert_eq!(h.notifier.published().len(), sent);
+        assert!(h.callback.calls().is_empty());
+    }
+
+    #[test]
+    fn the_style_hash_in_the_policy_is_the_style_sheet_s() {
+        // Known answer: base64 of "hello" and of a 32-byte digest's length.
+        assert_eq!(base64(b"hello"), "aGVsbG8=");
+        assert_eq!(base64(b"he"), "aGU=");
+        assert_eq!(base64(&[0u8; 32]).len(), 44);
+        assert!(CONTENT_SECURITY_POLICY.contains(&base64(&Sha256::digest(STYLE.as_bytes()))));
+    }
+
+    #[tokio::test]
+    async fn the_page_shows_health_so_far_from_the_timeline() {
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        let now = h.clock.now();
+        store::update_record(h.services.store.as_ref(), &id, |r| {
+            r.log(
+                now,
+                EventKind::HealthChecked,
+                true,
+                "error rate 0.0 % over 120 requests",
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let html = text(&get(&h.services, &links[0]).await);
+        assert!(
+            html.contains("error rate 0.0 % over 120 requests"),
+            "{html}"
+        );
+        assert!(html.contains("<span class=\"ok\">OK</span>"));
+    }
+
+    #[tokio::test]
+    async fn approving_resumes_the_workflow_with_the_decision() {
+        // GIVEN a gate waiting for ana
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        // WHEN ana approves with a comment
+        let page = post(
+            &h.services,
+            &links[0],
+            "approve",
+            &[("comment", "looks good")],
+        )
+        .await;
+        // THEN the page confirms and the workflow resumes with approved=true
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = text(&page);
+        assert!(html.contains("Your decision was recorded"), "{html}");
+        assert!(html.contains("the deployment goes on"), "{html}");
+        let approval = approval_record(&h, &id).await;
+        assert_eq!(
+            successes(&h),
+            vec![serde_json::json!({
+                "approved": true,
+                "decidedBy": ["ana@example.com"],
+                "approvalId": approval.approval_id
+            })]
+        );
+        // AND the audit trail says who, from where, with what
+        assert_eq!(approval.status, ApprovalStatus::Approved);
+        let decision = &approval.decisions[0];
+        assert_eq!(decision.reviewer, "ana@example.com");
+        assert_eq!(decision.source_ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(decision.user_agent.as_deref(), Some("Mozilla/5.0 (test)"));
+        assert_eq!(decision.comment.as_deref(), Some("looks good"));
+        let (record, _) = store::load_record(h.services.store.as_ref(), &id)
+            .await
+            .unwrap();
+        assert!(
+            record
+                .timeline
+                .iter()
+                .any(|e| e.kind == EventKind::ApprovalDecided
+                    && e.message.contains("ana@example.com"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_post_with_the_same_link_gets_409() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        assert_eq!(
+            post(&h.services, &links[0], "approve", &[]).await.status(),
+            200
+        );
+        // WHEN the same link posts again (a double click, or a replay)
+        let again = post(&h.services, &links[0], "reject", &[]).await;
+        // THEN it is refused and the workflow heard only once
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert!(
+            text(&again).contains("This link was used already"),
+            "{}",
+            text(&again)
+        );
+        assert_eq!(
+            get(&h.services, &links[0]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(successes(&h).len(), 1);
+    }
+
+    /// A store that yields to the scheduler around every call, so concurrent
+    /// decisions really interleave their reads and conditional writes.
+    struct YieldingStore {
+        inner: Arc<MemoryStore>,
+        conflicts: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ObjectStore for YieldingStore {
+        async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
+            tokio::task::yield_now().await;
+            let object = self.inner.get(key).await;
+            tokio::task::yield_now().await;
+            object
+        }
+        async fn put(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            condition: WriteCondition,
+        ) -> Result<String, PortError> {
+            tokio::task::yield_now().await;
+            let result = self.inner.put(key, body, condition).await;
+            if matches!(result, Err(PortError::Conflict(_))) {
+                self.conflicts.fetch_add(1, Ordering::SeqCst);
+            }
+            result
+        }
+        async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
+            self.inner.delete(key, if_match).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+            self.inner.list(prefix).await
+        }
+    }
+
+    fn racing(h: &Harness) -> (Services, Arc<YieldingStore>) {
+        let store = Arc::new(YieldingStore {
+            inner: h.store.clone(),
+            conflicts: AtomicUsize::new(0),
+        });
+        let mut services = h.services.clone();
+        services.store = store.clone();
+        (services, store)
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_posts_produce_exactly_one_decision() {
+        for same_link in [true, false] {
+            // GIVEN a gate with quorum 1 and two reviewers
+            let h = Harness::new();
+            let (id, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 1)).await;
+            let (services, store) = racing(&h);
+            let second = if same_link { &links[0] } else { &links[1] };
+            // WHEN two decisions race (the same link twice, or both reviewers)
+            let (a, b) = tokio::join!(
+                post(&services, &links[0], "approve", &[]),
+                post(&services, second, "approve", &[])
+            );
+            // THEN exactly one wins, the other is told it was decided already
+            let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+            statuses.sort_unstable();
+            assert_eq!(statuses, [200, 409], "same link: {same_link}");
+            assert!(
+                store.conflicts.load(Ordering::SeqCst) >= 1,
+                "the writes raced"
+            );
+            assert_eq!(successes(&h).len(), 1);
+            assert_eq!(approval_record(&h, &id).await.decisions.len(), 1);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn many_parallel_posts_on_threads_produce_exactly_one_decision() {
+        for _ in 0..5 {
+            let h = Harness::new();
+            let (id, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 1)).await;
+            let (services, _) = racing(&h);
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let services = services.clone();
+                    let link = links[i % 2].clone();
+                    tokio::spawn(async move {
+                        post(&services, &link, "approve", &[])
+                            .await
+                            .status()
+                            .as_u16()
+                    })
+                })
+                .collect();
+            let mut ok = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    200 => ok += 1,
+                    409 => {}
+                    other => panic!("unexpected status {other}"),
+                }
+            }
+            assert_eq!(ok, 1);
+            assert_eq!(successes(&h).len(), 1);
+            assert_eq!(approval_record(&h, &id).await.decisions.len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_link_gets_410_and_no_send_task() {
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        // WHEN the gate's hour has passed
+        h.clock.advance(Duration::minutes(61));
+        let before = snapshot(&h.store).await;
+        let page = post(&h.services, &links[0], "approve", &[]).await;
+        // THEN 410, nothing recorded, and the workflow is not called
+        assert_eq!(page.status(), StatusCode::GONE);
+        assert!(text(&page).contains("expired at 2026-11-22 13:00 UTC"));
+        assert_eq!(get(&h.services, &links[0]).await.status(), StatusCode::GONE);
+        assert!(h.callback.calls().is_empty());
+        assert_eq!(snapshot(&h.store).await, before);
+        assert!(approval_record(&h, &id).await.decisions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknown_approvals_links_and_secrets_get_one_403_page() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        let good = &links[0];
+        let forged = "f".repeat(64);
+        let wrong_secret = Link {
+            secret: forged.clone(),
+            ..good.clone()
+        };
+        let wrong_link = Link {
+            link: "0123456789abcdef".into(),
+            ..good.clone()
+        };
+        let wrong_approval = Link {
+            path: good.path.rsplit_once('/').unwrap().0.to_string() + "/step1-deadbeef",
+            ..good.clone()
+        };
+        let wrong_deployment = Link {
+            path: "/approvals/nope/step1-deadbeef".into(),
+            ..good.clone()
+        };
+        let hostile_ids = Link {
+            path: "/approvals/..%2F..%2Flocks/x".into(),
+            ..good.clone()
+        };
+        let mut bodies = Vec::new();
+        for link in [
+            &wrong_secret,
+            &wrong_link,
+            &wrong_approval,
+            &wrong_deployment,
+            &hostile_ids,
+        ] {
+            for response in [
+                post(&h.services, link, "approve", &[]).await,
+                get(&h.services, link).await,
+            ] {
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{link:?}");
+                let html = text(&response);
+                assert!(!html.contains(&forged), "a forged secret is not reflected");
+                bodies.push(html);
+            }
+        }
+        // One and the same page whatever was wrong: nothing helps a guesser.
+        bodies.dedup();
+        assert_eq!(bodies.len(), 1);
+        // A GET without the secret is refused the same way.
+        let bare = handle(&h.services, event("GET", &good.path, "", None)).await;
+        assert_eq!(text(&bare), bodies[0]);
+        assert!(h.callback.calls().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_quorum_of_two_needs_two_distinct_reviewers() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 2)).await;
+        let ana = links
+            .iter()
+            .find(|l| l.reviewer.as_deref() == Some("ana@example.com"))
+            .unwrap();
+        let bo = links
+            .iter()
+            .find(|l| l.reviewer.as_deref() == Some("bo@example.com"))
+            .unwrap();
+        // WHEN ana approves, the gate stays shut
+        let first = post(&h.services, ana, "approve", &[]).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert!(
+            text(&first).contains("1 of 2 approvals so far"),
+            "{}",
+            text(&first)
+        );
+        assert!(h.callback.calls().is_empty());
+        // AND ana again does not count twice
+        assert_eq!(
+            post(&h.services, ana, "approve", &[]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert!(h.callback.calls().is_empty());
+        // WHEN bo approves, the workflow resumes with both names
+        assert_eq!(
+            post(&h.services, bo, "approve", &[]).await.status(),
+            StatusCode::OK
+        );
+        let outputs = successes(&h);
+        assert_eq!(outputs.len(), 1);
+        assert_eq!(outputs[0]["approved"], true);
+        assert_eq!(
+            outputs[0]["decidedBy"],
+            serde_json::json!(["ana@example.com", "bo@example.com"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shared_link_counts_each_name_once_however_it_is_typed() {
+        let h = Harness::new();
+        let shared =
+            serde_json::json!({"gates": ["beforePromotion"], "quorum": 2, "timeoutMinutes": 60});
+        let (_, links) = gate(&h, shared).await;
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].reviewer, None);
+        // The page asks for a name, and a decision without one is incomplete.
+        assert!(text(&get(&h.services, &links[0]).await)
+            .contains("<label for=\"name\">Your name</label>"));
+        assert_eq!(
+            post(&h.services, &links[0], "approve", &[]).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            post(&h.services, &links[0], "approve", &[("name", "Ana")])
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            post(&h.services, &links[0], "approve", &[("name", "  ana ")])
+                .await
+                .status(),
+            StatusCode::CONFLICT
+        );
+        assert!(h.callback.calls().is_empty());
+        assert_eq!(
+            post(&h.services, &links[0], "approve", &[("name", "Bo")])
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            successes(&h)[0]["decidedBy"],
+            serde_json::json!(["Ana", "Bo"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reject_sends_approved_false() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 2)).await;
+        // WHEN one reviewer rejects, even though the quorum is two
+        let page = post(
+            &h.services,
+            &links[0],
+            "reject",
+            &[("comment", "error budget spent")],
+        )
+        .await;
+        // THEN the workflow resumes at once with approved=false (the Choice rolls back)
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(text(&page).contains("rolls back"));
+        let outputs = successes(&h);
+        assert_eq!(outputs.len(), 1);
+        assert_eq!(outputs[0]["approved"], false);
+        assert_eq!(
+            outputs[0]["decidedBy"],
+            serde_json::json!([links[0].reviewer.clone().unwrap()])
+        );
+        // AND a later approval cannot reopen the gate
+        assert_eq!(
+            post(&h.services, &links[1], "approve", &[]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(successes(&h).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn script_in_a_comment_or_a_name_is_escaped_on_the_page() {
+        let h = Harness::new();
+        let shared =
+            serde_json::json!({"gates": ["beforePromotion"], "quorum": 2, "timeoutMinutes": 60});
+        let (_, links) = gate(&h, shared).await;
+        let confirmation = post(
+            &h.services,
+            &links[0],
+            "approve",
+            &[
+                ("name", "<script>alert('name')</script>"),
+                (
+                    "comment",
+                    "<script>alert(\"comment\")</script> & <img src=x onerror=alert(1)>",
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(confirmation.status(), StatusCode::OK);
+        let page = get(&h.services, &links[0]).await;
+        for html in [text(&confirmation), text(&page)] {
+            assert!(
+                !html.contains("<script") && !html.contains("<img"),
+                "{html}"
+            );
+            assert!(
+                html.contains("&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;"),
+                "{html}"
+            );
+            assert!(html
+                .contains("&lt;script&gt;alert(&quot;comment&quot;)&lt;/script&gt; &amp; &lt;img"));
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_forms_methods_and_paths_are_refused() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        let link = &links[0];
+        for body in [
+            form_body(&[("secret", &link.secret), ("decision", "approve")]),
+            form_body(&[("link", &link.link), ("decision", "approve")]),
+            form_body(&[("link", &link.link), ("secret", &link.secret)]),
+            form_body(&[
+                ("link", &link.link),
+                ("secret", &link.secret),
+                ("decision", "maybe"),
+            ]),
+            String::new(),
+        ] {
+            let response = handle(&h.services, event("POST", &link.path, "", Some(&body))).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        }
+        let put = handle(&h.services, event("PUT", &link.path, &link.query(), None)).await;
+        assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(put.headers()["allow"], "GET, HEAD, POST");
+        let elsewhere = handle(&h.services, event("GET", "/", &link.query(), None)).await;
+        assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+        assert!(h.callback.calls().is_empty());
+    }
+
+    /// (Log lines are checked in `tests/approval_logs.rs`, a process of its
+    /// own: a capturing subscriber needs to be the global one to be reliable.)
+    #[tokio::test]
+    async fn the_task_token_appears_in_no_response() {
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 2)).await;
+        let forged = Link {
+            secret: "0".repeat(64),
+            ..links[0].clone()
+        };
+        let mut responses = vec![
+            get(&h.services, &links[0]).await,
+            post(&h.services, &forged, "approve", &[]).await,
+            post(&h.services, &links[0], "approve", &[("comment", "ok")]).await,
+            post(&h.services, &links[0], "approve", &[]).await,
+            post(&h.services, &links[1], "approve", &[]).await,
+            get(&h.services, &links[1]).await,
+        ];
+        h.clock.advance(Duration::days(2));
+        responses.push(get(&h.services, &links[0]).await);
+        responses.push(handle(&h.services, event("DELETE", &links[0].path, "", None)).await);
+        let approval = approval_record(&h, &id).await;
+        assert_eq!(approval.status, ApprovalStatus::Approved);
+
+        for response in &responses {
+            assert!(!text(response).contains(TOKEN));
+            for (name, value) in response.headers() {
+                assert!(!value.to_str().unwrap().contains(TOKEN), "{name}");
+            }
+        }
+        assert!(!format!("{approval:?}").contains(TOKEN));
+    }
+}
