@@ -192,14 +192,13 @@ mod tests {
         assert_eq!(request.body().as_ref(), b"decision=approve");
     }
 
-    #[tokio::test]
-    async fn only_loopback_addresses_are_served() {
+    fn memory_services() -> Services {
         use shiftgate_core::adapters::memory::{
             ManualClock, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
         };
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let fleet = SimulatedFleet::new(clock.clone());
-        let services = Services {
+        Services {
             store: Arc::new(MemoryStore::new()),
             aliases: Arc::new(fleet.clone()),
             functions: Arc::new(fleet.clone()),
@@ -208,7 +207,69 @@ mod tests {
             workflow: Arc::new(RecordingCallback::default()),
             clock,
             settings: Default::default(),
-        };
+        }
+    }
+
+    /// One HTTP/1.1 exchange over a fresh connection: (status line, whole response).
+    async fn exchange(addr: SocketAddr, request: &str) -> (String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let status = response.lines().next().unwrap_or_default().to_string();
+        (status, response)
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_over_http_with_its_headers_then_shuts_down() {
+        let (addr, server) = serve(memory_services(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() != 0);
+        let (status, response) = exchange(
+            addr,
+            "GET /approvals/d1/a1?link=l1&secret=nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, "HTTP/1.1 403 Forbidden");
+        let lower = response.to_lowercase();
+        for header in [
+            "content-type: text/html; charset=utf-8",
+            "cache-control: no-store",
+            "referrer-policy: no-referrer",
+            "x-frame-options: deny",
+        ] {
+            assert!(lower.contains(header), "{header} missing: {response}");
+        }
+        let body = "link=l1&secret=nope&decision=approve";
+        let (status, _) = exchange(
+            addr,
+            &format!(
+                "POST /approvals/d1/a1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .await;
+        assert_eq!(status, "HTTP/1.1 403 Forbidden");
+        let (status, _) = exchange(
+            addr,
+            "PUT /approvals/d1/a1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+        // An idle keep-alive connection does not hold the shutdown up.
+        let idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
+            .await
+            .expect("the server stops");
+        drop(idle);
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_loopback_addresses_are_served() {
+        let services = memory_services();
         let err = serve(services, "0.0.0.0:0".parse().unwrap())
             .await
             .unwrap_err();

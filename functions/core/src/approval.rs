@@ -94,7 +94,16 @@ pub struct ApprovalRecord {
     pub decisions: Vec<DecisionEntry>,
     /// Where it stands.
     pub status: ApprovalStatus,
+    /// When the workflow accepted the outcome (`SendTaskSuccess`). `None`
+    /// after a decision means the call failed and is owed: the next click on
+    /// any valid link sends it again (see [`RESUME_GRACE_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_resumed_at: Option<DateTime<Utc>>,
 }
+
+/// How long after a decision its callback counts as in flight rather than
+/// lost: a retry sooner could resume the workflow twice.
+pub const RESUME_GRACE_SECONDS: i64 = 30;
 
 impl std::fmt::Debug for ApprovalRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,6 +119,7 @@ impl std::fmt::Debug for ApprovalRecord {
             .field("links", &self.links)
             .field("decisions", &self.decisions)
             .field("status", &self.status)
+            .field("workflow_resumed_at", &self.workflow_resumed_at)
             .finish()
     }
 }
@@ -229,6 +239,7 @@ pub async fn request_approval(
         links,
         decisions: Vec::new(),
         status: ApprovalStatus::Pending,
+        workflow_resumed_at: None,
     };
     let key = keys::approval(&record.deployment_id, &approval_id);
     store::write(
@@ -428,6 +439,20 @@ pub async fn decide(
     for _ in 0..8 {
         let (mut approval, etag) =
             load(services, &request.deployment_id, &request.approval_id).await?;
+        let proven = match &request.credential {
+            Credential::Link {
+                link_id, secret, ..
+            } => verify_link(&approval, link_id, secret).is_some(),
+            Credential::Operator(_) => true,
+        };
+        if !proven {
+            return Err(DecisionError::NotValid);
+        }
+        // A decided gate whose callback failed would otherwise wait for its
+        // timeout, and `onTimeout: continue` would then turn a reject into a go.
+        if approval.status != ApprovalStatus::Pending && approval.workflow_resumed_at.is_none() {
+            resume_owed_workflow(services, &approval, &etag).await?;
+        }
         let (reviewer, via) = match &request.credential {
             Credential::Link {
                 link_id,
@@ -499,7 +524,7 @@ pub async fn decide(
         });
         approval.status = tally(approval.quorum, &approval.decisions);
         let key = keys::approval(&approval.deployment_id, &approval.approval_id);
-        match store::write(
+        let etag = match store::write(
             services.store.as_ref(),
             &key,
             &approval,
@@ -507,13 +532,14 @@ pub async fn decide(
         )
         .await
         {
-            Ok(_) => {}
+            Ok(etag) => etag,
             Err(PortError::Conflict(_)) => continue,
             Err(other) => return Err(other.into()),
-        }
+        };
         after_decision(
             services,
-            &approval,
+            &mut approval,
+            etag,
             &reviewer,
             request.approve,
             request.comment.as_deref(),
@@ -526,9 +552,77 @@ pub async fn decide(
     ))
 }
 
-async fn after_decision(
+/// What `SendTaskSuccess` carries for a decided approval.
+fn decision_output(approval: &ApprovalRecord) -> serde_json::Value {
+    let approved = approval.status == ApprovalStatus::Approved;
+    let decision = ApprovalDecision {
+        approved,
+        decided_by: approval
+            .decisions
+            .iter()
+            .filter(|d| d.approve == approved)
+            .map(|d| d.reviewer.clone())
+            .collect(),
+        approval_id: approval.approval_id.clone(),
+    };
+    serde_json::to_value(&decision).expect("decision serializes")
+}
+
+/// Tell the workflow the outcome and note that it heard it. A task that is
+/// no longer waiting (timed out) makes the decision too late: 410.
+async fn resume_workflow(
+    services: &Services,
+    approval: &mut ApprovalRecord,
+    etag: String,
+) -> Result<(), DecisionError> {
+    match services
+        .workflow
+        .send_task_success(&approval.task_token, &decision_output(approval))
+        .await
+    {
+        Ok(()) => {}
+        Err(PortError::NotFound(_)) => return Err(DecisionError::Expired(approval.expires_at)),
+        Err(other) => return Err(other.into()),
+    }
+    approval.workflow_resumed_at = Some(services.clock.now());
+    let key = keys::approval(&approval.deployment_id, &approval.approval_id);
+    // Only another resume can have written since; either way the workflow heard.
+    if let Err(error) = store::write(
+        services.store.as_ref(),
+        &key,
+        &*approval,
+        WriteCondition::IfMatch(etag),
+    )
+    .await
+    {
+        tracing::warn!(deployment_id = %approval.deployment_id, approval_id = %approval.approval_id, %error, "workflow resumed but not noted");
+    }
+    Ok(())
+}
+
+/// Send a decided approval's callback again if it is owed, once its first
+/// attempt is past [`RESUME_GRACE_SECONDS`]; a task that stopped waiting is settled.
+async fn resume_owed_workflow(
     services: &Services,
     approval: &ApprovalRecord,
+    etag: &str,
+) -> Result<(), DecisionError> {
+    let decided_at = approval.decisions.iter().map(|d| d.at).max();
+    let now = services.clock.now();
+    if decided_at.is_some_and(|at| now < at + Duration::seconds(RESUME_GRACE_SECONDS)) {
+        return Ok(());
+    }
+    tracing::warn!(deployment_id = %approval.deployment_id, approval_id = %approval.approval_id, "sending an owed workflow callback again");
+    match resume_workflow(services, &mut approval.clone(), etag.to_string()).await {
+        Ok(()) | Err(DecisionError::Expired(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+async fn after_decision(
+    services: &Services,
+    approval: &mut ApprovalRecord,
+    etag: String,
     reviewer: &str,
     approve: bool,
     comment: Option<&str>,
@@ -537,21 +631,7 @@ async fn after_decision(
     // workflow comes next because a reviewer expects the deployment to move
     // within a second. The timeline and the notification only tell about it.
     if approval.status != ApprovalStatus::Pending {
-        let decision = ApprovalDecision {
-            approved: approval.status == ApprovalStatus::Approved,
-            decided_by: approval
-                .decisions
-                .iter()
-                .filter(|d| d.approve == (approval.status == ApprovalStatus::Approved))
-                .map(|d| d.reviewer.clone())
-                .collect(),
-            approval_id: approval.approval_id.clone(),
-        };
-        let output = serde_json::to_value(&decision).expect("decision serializes");
-        services
-            .workflow
-            .send_task_success(&approval.task_token, &output)
-            .await?;
+        resume_workflow(services, approval, etag).await?;
     }
     let verb = if approve { "approved" } else { "rejected" };
     let comment = comment.map(|c| format!(": \"{c}\"")).unwrap_or_default();

@@ -601,13 +601,14 @@ fn html_response(status: StatusCode, title: &str, content: &str) -> Response<Bod
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use async_trait::async_trait;
     use chrono::Duration;
 
     use super::*;
     use crate::adapters::memory::{Callback, MemoryStore};
+    use crate::approval::RESUME_GRACE_SECONDS;
     use crate::contracts::RequestApprovalInput;
     use crate::handlers::testing::{request_json, Harness};
     use crate::ports::{Clock, ObjectStore, PortError, StoredObject, WriteCondition};
@@ -1303,6 +1304,97 @@ mod tests {
         let elsewhere = handle(&h.services, event("GET", "/", &link.query(), None)).await;
         assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
         assert!(h.callback.calls().is_empty());
+    }
+
+    /// A workflow whose next calls answer with the given errors, then succeed.
+    #[derive(Default)]
+    struct FlakyWorkflow {
+        failures: Mutex<Vec<PortError>>,
+        calls: Mutex<Vec<serde_json::Value>>,
+    }
+
+    #[async_trait]
+    impl crate::ports::WorkflowCallback for FlakyWorkflow {
+        async fn send_task_success(
+            &self,
+            _task_token: &str,
+            output: &serde_json::Value,
+        ) -> Result<(), PortError> {
+            self.calls.lock().unwrap().push(output.clone());
+            match self.failures.lock().unwrap().pop() {
+                Some(error) => Err(error),
+                None => Ok(()),
+            }
+        }
+        async fn send_task_failure(&self, _: &str, _: &str, _: &str) -> Result<(), PortError> {
+            unreachable!("decisions resume with SendTaskSuccess")
+        }
+    }
+
+    fn flaky(h: &Harness, failures: Vec<PortError>) -> (Services, Arc<FlakyWorkflow>) {
+        let workflow = Arc::new(FlakyWorkflow {
+            failures: Mutex::new(failures),
+            ..Default::default()
+        });
+        let mut services = h.services.clone();
+        services.workflow = workflow.clone();
+        (services, workflow)
+    }
+
+    #[tokio::test]
+    async fn a_lost_reject_is_sent_again_by_the_next_click_after_a_grace_period() {
+        // GIVEN a workflow that fails the first callback
+        let h = Harness::new();
+        let (id, links) = gate(&h, reviewers(&["ana@example.com", "bo@example.com"], 2)).await;
+        let (services, workflow) = flaky(&h, vec![PortError::Throttled("slow down".into())]);
+        // WHEN ana rejects, the decision is recorded but the workflow did not hear it
+        let page = post(&services, &links[0], "reject", &[]).await;
+        assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            !text(&page).contains("slow down"),
+            "no backend detail on the page"
+        );
+        let approval = approval_record(&h, &id).await;
+        assert_eq!(approval.status, ApprovalStatus::Rejected);
+        assert_eq!(approval.workflow_resumed_at, None);
+        // AND a click at once does not call again (the first call may be in flight)
+        assert_eq!(
+            post(&services, &links[1], "approve", &[]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(workflow.calls.lock().unwrap().len(), 1);
+        // THEN a click after the grace period sends the reject again, once
+        h.clock.advance(Duration::seconds(RESUME_GRACE_SECONDS + 1));
+        assert_eq!(
+            post(&services, &links[1], "approve", &[]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            get(&services, &links[0]).await.status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            post(&services, &links[0], "reject", &[]).await.status(),
+            StatusCode::CONFLICT
+        );
+        let calls = workflow.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1]["approved"], false);
+        assert_eq!(
+            calls[1]["decidedBy"],
+            serde_json::json!(["ana@example.com"])
+        );
+        assert!(approval_record(&h, &id).await.workflow_resumed_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_decision_the_workflow_no_longer_waits_for_gets_410() {
+        let h = Harness::new();
+        let (_, links) = gate(&h, reviewers(&["ana@example.com"], 1)).await;
+        // The task timed out a moment before the link's expiry (clocks differ).
+        let (services, _) = flaky(&h, vec![PortError::NotFound("task timed out".into())]);
+        let page = post(&services, &links[0], "approve", &[]).await;
+        assert_eq!(page.status(), StatusCode::GONE);
     }
 
     /// (Log lines are checked in `tests/approval_logs.rs`, a process of its
