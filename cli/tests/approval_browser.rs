@@ -98,7 +98,12 @@ async fn a_reviewer_approves_in_headless_chromium() {
         if in_ci() {
             panic!("{message}");
         }
-        eprintln!("\n!!!!!!!!!! SKIPPED the approval page browser test: {message} !!!!!!!!!!\n");
+        // Straight to stderr: libtest would swallow eprintln! of a passing test.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!!!!!!! SKIPPED the approval page browser test: {message} !!!!!!!!!!\n"
+        );
         return;
     }
 
