@@ -196,7 +196,11 @@ fn check_percent(what: &str, percent: f64, max_inclusive: bool) -> Result<(), Pl
     if in_range {
         Ok(())
     } else {
-        let upper = if max_inclusive { "at most 100" } else { "below 100" };
+        let upper = if max_inclusive {
+            "at most 100"
+        } else {
+            "below 100"
+        };
         Err(PlanError(format!(
             "{what} must be greater than 0 and {upper} percent, got {percent}"
         )))
