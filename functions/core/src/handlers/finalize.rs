@@ -54,7 +54,7 @@ pub async fn finalize(
         &record.deployment_id,
     )
     .await?;
-
+    store::index_history(services.store.as_ref(), &record).await?;
     if first_end {
         let (kind, headline) = match record.status {
             DeploymentStatus::Succeeded => (NotificationKind::Succeeded, "Deployment succeeded"),
