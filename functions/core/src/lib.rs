@@ -13,6 +13,7 @@
 //! - [`functions`]: the catalogue of Lambda functions (bin names, SAM ids);
 //! - [`handlers`]: one async function per Lambda, over [`ports::Services`];
 //! - [`approval`]: approval records, link secrets and the decision logic;
+//! - [`approval_page`]: the approval endpoint: the page behind a link, and decisions by POST;
 //! - [`store`]: typed, conditional access to the bucket;
 //! - [`notify`]: lifecycle notifications;
 //! - [`ports`]: the capabilities handlers need;
