@@ -78,6 +78,86 @@ impl SentRequest {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v)
     }
+
+    /// The host the request goes to (`lambda.eu-west-1.amazonaws.com`).
+    pub(crate) fn host(&self) -> &str {
+        let rest = self.uri.split_once("://").map_or(&*self.uri, |(_, r)| r);
+        rest.split(['/', '?']).next().unwrap_or_default()
+    }
+
+    /// The decoded path, without the query (`/locks/orders/live.json`).
+    pub(crate) fn path(&self) -> String {
+        let rest = self.uri.split_once("://").map_or(&*self.uri, |(_, r)| r);
+        let path = rest.find('/').map_or("", |i| &rest[i..]);
+        percent_decode(path.split('?').next().unwrap_or_default())
+    }
+
+    /// The decoded value of query parameter `name`.
+    pub(crate) fn query(&self, name: &str) -> Option<String> {
+        let (_, query) = self.uri.split_once('?')?;
+        query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == name).then(|| percent_decode(v))
+        })
+    }
+
+    /// The SNS `MessageAttributes` of a query-protocol request (`Publish`), as
+    /// name → `StringValue`. The SDK numbers entries in hash-map order, so
+    /// they are collected by name.
+    pub(crate) fn message_attributes(&self) -> std::collections::BTreeMap<String, String> {
+        let form = self.form();
+        let field = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        (1..)
+            .map_while(|n| {
+                let entry = format!("MessageAttributes.entry.{n}");
+                let name = field(&format!("{entry}.Name"))?;
+                Some((
+                    name,
+                    field(&format!("{entry}.Value.StringValue")).unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Which service and operation this is, read off the wire alone:
+    /// `S3 PutObject`, `Lambda UpdateAlias`, `SNS Publish`,
+    /// `CloudWatch DescribeAlarms`, `SFN SendTaskSuccess`.
+    pub(crate) fn operation(&self) -> String {
+        let host = self.host();
+        let path = self.path();
+        let service = host.split('.').find_map(|label| match label {
+            "s3" => Some("S3"),
+            "lambda" => Some("Lambda"),
+            "sns" => Some("SNS"),
+            "monitoring" => Some("CloudWatch"),
+            "states" => Some("SFN"),
+            _ => None,
+        });
+        let operation = match service {
+            // S3 names the operation in `x-id` (GetObject, PutObject, DeleteObject, ...).
+            Some("S3") => self
+                .query("x-id")
+                .unwrap_or_else(|| format!("{} {path}", self.method)),
+            Some("Lambda") => match (self.method.as_str(), path.rsplit('/').nth(1)) {
+                _ if path.ends_with("/configuration") => "GetFunctionConfiguration".into(),
+                _ if path.ends_with("/invocations") => "Invoke".into(),
+                ("GET", Some("aliases")) => "GetAlias".into(),
+                ("PUT", Some("aliases")) => "UpdateAlias".into(),
+                (method, _) => format!("{method} {path}"),
+            },
+            // Query protocol: the action is a form field.
+            Some("SNS") => self.field("Action").unwrap_or_default(),
+            // RPC v2 CBOR: `/service/<service>/operation/<operation>`.
+            Some("CloudWatch") => path.rsplit('/').next().unwrap_or_default().to_owned(),
+            // AWS JSON 1.0: `X-Amz-Target: AWSStepFunctions.<operation>`.
+            _ => self
+                .header("X-Amz-Target")
+                .and_then(|t| t.rsplit('.').next())
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        format!("{} {operation}", service.unwrap_or("SFN"))
+    }
 }
 
 fn percent_decode(text: &str) -> String {
