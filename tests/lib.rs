@@ -1,5 +1,15 @@
 //! Shared helpers for the cross-crate tests: where the repository is, and how
 //! to read its sample events, state machine definitions and SAM template.
+//!
+//! Layout:
+//! - this file: the repository, its files, placeholders and the template;
+//! - [`emulator`]: a private moto server per test, SDK config and resource helpers;
+//! - [`cloudwatch_bridge`]: CloudWatch's CBOR protocol translated for moto;
+//! - [`lambda_watch`]: the function binaries behind `cargo lambda watch`.
+
+pub mod cloudwatch_bridge;
+pub mod emulator;
+pub mod lambda_watch;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

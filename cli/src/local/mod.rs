@@ -9,6 +9,7 @@
 
 pub mod approver;
 pub mod notifier;
+pub mod remote;
 pub mod traffic;
 pub mod view;
 pub mod wiring;
