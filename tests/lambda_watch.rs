@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
+use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
 
@@ -45,23 +46,28 @@ pub struct Invocation {
     pub payload: Value,
 }
 
-/// Build `bins` as `cargo run --bin <name>` would, so the watcher finds them fresh.
+/// Build `bins` as `cargo run --bin <name>` would, so the watcher finds them
+/// fresh. One command for all of them: they depend on the same crates, so the
+/// features unify exactly as in each single-binary build.
 pub fn prebuild(bins: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let started = Instant::now();
+    let mut command = Command::new(&cargo);
+    command.arg("build");
     for bin in bins {
-        let started = Instant::now();
-        let status = Command::new(&cargo)
-            .args(["build", "--bin", bin])
-            .current_dir(crate::repo_root())
-            .stdin(Stdio::null())
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build --bin {bin} failed");
-        eprintln!(
-            "cargo build --bin {bin}: {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
+        command.args(["--bin", bin]);
     }
+    let status = command
+        .current_dir(crate::repo_root())
+        .stdin(Stdio::null())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build of {bins:?} failed");
+    eprintln!(
+        "cargo build of {} binaries: {:.1}s",
+        bins.len(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 impl LambdaWatch {
@@ -150,7 +156,12 @@ impl LambdaWatch {
             log.display()
         );
         let sdk = sdk.to_builder().endpoint_url(&endpoint).build();
-        let client = aws_sdk_lambda::Client::new(&sdk);
+        // No SDK retries: a retried 500 would run a function that already raised again.
+        let client = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&sdk)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build(),
+        );
         Ok(Self {
             process,
             endpoint,
@@ -162,21 +173,34 @@ impl LambdaWatch {
 
     /// Invoke `function` (its bin name) through the Lambda Invoke API.
     pub async fn invoke(&self, function: &str, payload: &Value) -> Invocation {
-        let output = self
+        let result = self
             .client
             .invoke()
             .function_name(function)
             .payload(Blob::new(serde_json::to_vec(payload).expect("payload")))
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("Invoke {function}: {e:?}\n{}", self.log_tail()));
-        let bytes = output
-            .payload()
-            .map(|b| b.as_ref().to_vec())
-            .unwrap_or_default();
-        Invocation {
-            function_error: output.function_error().map(str::to_owned),
-            payload: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            .await;
+        match result {
+            Ok(output) => {
+                let bytes = output
+                    .payload()
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default();
+                Invocation {
+                    function_error: output.function_error().map(str::to_owned),
+                    payload: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                }
+            }
+            // Lambda answers a raised error with 200 and X-Amz-Function-Error;
+            // cargo lambda watch with 500 and the same error object.
+            Err(SdkError::ServiceError(service)) if service.raw().status().as_u16() == 500 => {
+                let bytes = service.raw().body().bytes().unwrap_or_default();
+                Invocation {
+                    function_error: Some("Unhandled".to_owned()),
+                    payload: serde_json::from_slice(bytes).unwrap_or(Value::Null),
+                }
+            }
+            Err(error) => panic!("Invoke {function}: {error:?}\n{}", self.log_tail()),
         }
     }
 

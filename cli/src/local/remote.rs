@@ -4,48 +4,48 @@
 //! handlers in process, and [`run_remote`] to run the embedded definition with it.
 //!
 //! Errors come back as Step Functions reports them: a function that raised
-//! (`FunctionError` set, payload `{"errorType","errorMessage"}`) fails the task
-//! with `errorType` as the error name and the payload JSON as the cause, so the
-//! definition's `Retry` and `Catch` see exactly what they would see in AWS.
+//! (payload `{"errorType","errorMessage"}`) fails the task with `errorType` as
+//! the error name and the payload JSON as the cause, so the definition's
+//! `Retry` and `Catch` see exactly what they would see in AWS; failures of the
+//! Lambda service itself are `Lambda.*` errors, which the definition retries.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
 use shiftgate_asl::{
     ExecutionOutcome, Interpreter, NoopObserver, Observer, ScaledClock, StateMachine, TaskContext,
     TaskError, TaskHandler,
 };
 use shiftgate_core::functions::Function;
-use shiftgate_core::ports::{FunctionInvoker, PortError, Settings};
 
 use super::{wiring, LocalError, DEFINITION};
 
 /// Invokes shiftgate's functions by their bin names through the Lambda Invoke API.
+#[derive(Debug, Clone)]
 pub struct RemoteFunctions {
-    invoker: Arc<dyn FunctionInvoker>,
+    client: aws_sdk_lambda::Client,
 }
 
 impl RemoteFunctions {
     /// Functions reached through the Lambda endpoint of `sdk` (set its
-    /// `endpoint_url` to the emulator; credentials and Region as for AWS).
+    /// `endpoint_url` to the emulator).
+    ///
+    /// The client never retries: retrying is the definition's job (its
+    /// `Retry` on `Lambda.*` errors, as in Step Functions), and `cargo lambda
+    /// watch` answers a raised error with HTTP 500, which an SDK retry would
+    /// turn into several runs of a function that already failed.
     pub fn new(sdk: &SdkConfig) -> Self {
-        // The core's Lambda adapter already does Invoke with the shared retry
-        // policy and payload decoding; borrowing it keeps one implementation.
-        let services = shiftgate_core::adapters::aws::services_from_config(
-            sdk,
-            String::new(),
-            Settings::default(),
-        );
+        let config = aws_sdk_lambda::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
-            invoker: services.functions,
+            client: aws_sdk_lambda::Client::from_conf(config),
         }
-    }
-
-    /// Functions reached through any [`FunctionInvoker`].
-    pub fn with_invoker(invoker: Arc<dyn FunctionInvoker>) -> Self {
-        Self { invoker }
     }
 }
 
@@ -60,22 +60,52 @@ pub fn bin_name(resource: &str) -> Option<&'static str> {
     Function::from_name(name).map(Function::bin_name)
 }
 
-/// How Step Functions names a Lambda service failure (not the function's own error).
-fn service_error(error: &PortError) -> &'static str {
-    match error {
-        PortError::NotFound(_) => "Lambda.ResourceNotFoundException",
-        PortError::Throttled(_) => "Lambda.TooManyRequestsException",
-        PortError::Conflict(_) | PortError::Service(_) => "Lambda.ServiceException",
+/// A response payload as JSON: `null` when empty, a JSON string when not JSON.
+fn payload_json(bytes: &[u8]) -> Value {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
     }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
-/// A function's raised error as the task error Step Functions reports.
+/// A function's raised error (`{"errorType","errorMessage"}`) as the task
+/// error Step Functions reports: `errorType` names it, the payload is the cause.
 pub fn function_error(payload: &Value) -> TaskError {
     let error = payload["errorType"]
         .as_str()
         .filter(|name| !name.is_empty())
         .unwrap_or("Lambda.Unknown");
     TaskError::new(error, payload.to_string())
+}
+
+/// How Step Functions names a failure of the Invoke call itself.
+fn service_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    function: &str,
+    error: &SdkError<E, R>,
+) -> TaskError {
+    match error {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("ServiceException");
+            let name = match code {
+                "ResourceNotFoundException" | "TooManyRequestsException" => {
+                    format!("Lambda.{code}")
+                }
+                _ => "Lambda.ServiceException".to_owned(),
+            };
+            TaskError::new(
+                name,
+                format!(
+                    "Invoke {function}: {code}: {}",
+                    service.err().message().unwrap_or_default()
+                ),
+            )
+        }
+        other => TaskError::new(
+            "Lambda.SdkClientException",
+            format!("Invoke {function}: {other:?}"),
+        ),
+    }
 }
 
 #[async_trait]
@@ -92,14 +122,37 @@ impl TaskHandler for RemoteFunctions {
                 format!("Function not found: {function_arn}"),
             )
         })?;
-        let result = self
-            .invoker
-            .invoke(name, None, &payload)
+        let body = serde_json::to_vec(&payload)
+            .map_err(|e| TaskError::new("Lambda.SdkClientException", e.to_string()))?;
+        match self
+            .client
+            .invoke()
+            .function_name(name)
+            .payload(Blob::new(body))
+            .send()
             .await
-            .map_err(|e| TaskError::new(service_error(&e), e.to_string()))?;
-        match result.function_error {
-            Some(_) => Err(function_error(&result.payload)),
-            None => Ok(result.payload),
+        {
+            Ok(output) => {
+                let answer = output
+                    .payload()
+                    .map(|blob| payload_json(blob.as_ref()))
+                    .unwrap_or(Value::Null);
+                match output.function_error() {
+                    Some(_) => Err(function_error(&answer)),
+                    None => Ok(answer),
+                }
+            }
+            Err(error) => {
+                // Lambda answers a raised error with 200 and X-Amz-Function-Error;
+                // cargo lambda watch answers it with 500 and the same error object.
+                if let SdkError::ServiceError(service) = &error {
+                    let answer = service.raw().body().bytes().map(payload_json);
+                    if let Some(answer) = answer.filter(|a| a["errorType"].is_string()) {
+                        return Err(function_error(&answer));
+                    }
+                }
+                Err(service_error(name, &error))
+            }
         }
     }
 }
@@ -135,34 +188,8 @@ pub async fn run_remote(
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use shiftgate_core::ports::InvocationResult;
 
     use super::*;
-
-    struct Answer(InvocationResult);
-
-    fn ctx() -> TaskContext {
-        TaskContext {
-            state_name: "ShiftTraffic".into(),
-            execution_name: "e".into(),
-            execution_id: "e".into(),
-            task_token: None,
-            retry_count: 0,
-        }
-    }
-
-    #[async_trait]
-    impl FunctionInvoker for Answer {
-        async fn invoke(
-            &self,
-            function: &str,
-            _qualifier: Option<&str>,
-            _payload: &Value,
-        ) -> Result<InvocationResult, PortError> {
-            assert_eq!(function, "shift-traffic");
-            Ok(self.0.clone())
-        }
-    }
 
     #[test]
     fn local_arns_and_names_map_to_bin_names() {
@@ -178,44 +205,22 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_raised_error_becomes_the_task_error_with_the_payload_as_cause() {
-        // GIVEN a function that raised HealthCheckFailed
+    #[test]
+    fn a_raised_error_is_named_by_its_error_type_with_the_payload_as_cause() {
         let payload = json!({"errorType": "HealthCheckFailed", "errorMessage": "alarm"});
-        let functions = RemoteFunctions::with_invoker(Arc::new(Answer(InvocationResult {
-            function_error: Some("Unhandled".into()),
-            payload: payload.clone(),
-        })));
-        let ctx = ctx();
-
-        // WHEN the interpreter invokes it
-        let error = functions
-            .invoke(
-                &wiring::function_arn(Function::ShiftTraffic),
-                json!({}),
-                &ctx,
-            )
-            .await
-            .expect_err("raised");
-
-        // THEN the name is errorType and the cause the payload, as Step Functions reports
+        let error = function_error(&payload);
         assert_eq!(error.error, "HealthCheckFailed");
         assert_eq!(
             serde_json::from_str::<Value>(&error.cause).expect("JSON"),
             payload
         );
+        assert_eq!(function_error(&json!("boom")).error, "Lambda.Unknown");
     }
 
-    #[tokio::test]
-    async fn a_result_is_the_task_output() {
-        let functions = RemoteFunctions::with_invoker(Arc::new(Answer(InvocationResult {
-            function_error: None,
-            payload: json!({"weightPercent": 10}),
-        })));
-        let out = functions
-            .invoke("shift-traffic", json!({}), &ctx())
-            .await
-            .expect("ok");
-        assert_eq!(out, json!({"weightPercent": 10}));
+    #[test]
+    fn payloads_decode_as_lambda_returns_them() {
+        assert_eq!(payload_json(b""), Value::Null);
+        assert_eq!(payload_json(b"{\"a\":1}"), json!({"a": 1}));
+        assert_eq!(payload_json(b"plain"), json!("plain"));
     }
 }
