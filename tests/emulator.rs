@@ -305,6 +305,10 @@ impl Moto {
 impl Drop for Moto {
     fn drop(&mut self) {
         self.process.stop(Duration::from_millis(500));
+        // The log is kept only when the test failed, to read what the server saw.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 

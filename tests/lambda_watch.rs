@@ -216,5 +216,9 @@ impl Drop for LambdaWatch {
     fn drop(&mut self) {
         // SIGTERM first: the watcher then stops the functions it started.
         self.process.stop(Duration::from_secs(3));
+        // The log is kept only when the test failed, to read what the functions logged.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
