@@ -143,3 +143,23 @@ fn no_custom_error_name_in_a_definition_starts_with_states() {
         }
     }
 }
+
+#[test]
+fn every_function_may_publish_notifications_to_the_stack_topic() {
+    // Each handler can notify (started, shifted, health failure, decisions, ends);
+    // a missing sns:Publish would only show as a warning in production logs.
+    for (id, resource) in resources() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+        assert!(
+            policies.contains("sns:Publish"),
+            "{id:?} cannot publish notifications"
+        );
+        assert!(
+            policies.contains("NotificationTopic"),
+            "{id:?} cannot publish to the stack's topic"
+        );
+    }
+}
