@@ -129,22 +129,9 @@ pub async fn status(source: &Source, deployment_id: &str, json: bool) -> Result<
     let (record, _) = store::load_record(store.as_ref(), deployment_id)
         .await
         .map_err(|e| e.to_string())?;
-    let mut approvals = Vec::new();
-    for key in store
-        .list(&shiftgate_core::record::keys::approvals_prefix(
-            deployment_id,
-        ))
+    let approvals = approval::all(store.as_ref(), deployment_id)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        if let Some((approval, _)) = store::read::<ApprovalRecord>(store.as_ref(), &key)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            approvals.push(approval);
-        }
-    }
-    approvals.sort_by_key(|a| a.created_at);
+        .map_err(|e| e.to_string())?;
     if json {
         // Task tokens and secret hashes stay out of what operators print and paste.
         let approvals: Vec<serde_json::Value> = approvals
@@ -212,7 +199,7 @@ pub async fn decide(
         .map_err(|e| format!("cannot tell who you are (sts:GetCallerIdentity): {e}"))?
         .arn
         .ok_or("sts:GetCallerIdentity returned no ARN")?;
-    let pending = approval::pending(&services, deployment_id)
+    let pending = approval::pending(services.store.as_ref(), deployment_id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("deployment {deployment_id} has no open approval"))?;

@@ -212,7 +212,7 @@ async fn a_reviewer_approves_in_headless_chromium() {
         other => panic!("unexpected callback {other:?}"),
     }
     // AND the decision records the browser's address and user agent
-    let approval = shiftgate_core::approval::all(&services, &deployment_id)
+    let approval = shiftgate_core::approval::all(services.store.as_ref(), &deployment_id)
         .await
         .unwrap()
         .pop()

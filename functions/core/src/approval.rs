@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::contracts::{ApprovalDecision, RequestApprovalInput};
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
-use crate::ports::{PortError, Services, WriteCondition};
+use crate::ports::{ObjectStore, PortError, Services, WriteCondition};
 use crate::record::{keys, DeploymentRecord, EventKind};
 use crate::store;
 
@@ -660,46 +660,25 @@ async fn after_decision(
     Ok(())
 }
 
-/// The pending approval of a deployment, if one is open (for the CLI).
+/// The open approval of a deployment, if any (the newest, should there be several).
 pub async fn pending(
-    services: &Services,
+    store: &dyn ObjectStore,
     deployment_id: &str,
 ) -> Result<Option<ApprovalRecord>, HandlerError> {
-    let mut latest: Option<ApprovalRecord> = None;
-    for key in services
-        .store
-        .list(&keys::approvals_prefix(deployment_id))
+    Ok(all(store, deployment_id)
         .await?
-    {
-        if let Some((approval, _)) =
-            store::read::<ApprovalRecord>(services.store.as_ref(), &key).await?
-        {
-            if approval.status == ApprovalStatus::Pending
-                && latest
-                    .as_ref()
-                    .is_none_or(|l| l.created_at <= approval.created_at)
-            {
-                latest = Some(approval);
-            }
-        }
-    }
-    Ok(latest)
+        .into_iter()
+        .rfind(|a| a.status == ApprovalStatus::Pending))
 }
 
 /// Every approval record of a deployment, oldest first.
 pub async fn all(
-    services: &Services,
+    store: &dyn ObjectStore,
     deployment_id: &str,
 ) -> Result<Vec<ApprovalRecord>, HandlerError> {
     let mut approvals = Vec::new();
-    for key in services
-        .store
-        .list(&keys::approvals_prefix(deployment_id))
-        .await?
-    {
-        if let Some((approval, _)) =
-            store::read::<ApprovalRecord>(services.store.as_ref(), &key).await?
-        {
+    for key in store.list(&keys::approvals_prefix(deployment_id)).await? {
+        if let Some((approval, _)) = store::read::<ApprovalRecord>(store, &key).await? {
             approvals.push(approval);
         }
     }
@@ -754,7 +733,7 @@ mod tests {
             .filter(|n| n.attributes["kind"] == "approval")
             .collect();
         assert_eq!(sent.len(), 2);
-        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
         assert_eq!(approval.task_token, TOKEN);
         assert_eq!(
             approval.expires_at - approval.created_at,
@@ -804,7 +783,7 @@ mod tests {
             .collect();
         assert_eq!(sent.len(), 1);
         assert!(!sent[0].attributes.contains_key("reviewer"));
-        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
         assert_eq!(approval.links.len(), 1);
         assert_eq!(approval.links[0].reviewer, None);
     }
@@ -840,7 +819,7 @@ mod tests {
     async fn the_record_s_debug_output_hides_the_task_token() {
         let h = Harness::new();
         let id = open_gate(&h, &["ana@example.com"]).await;
-        let approval = all(&h.services, &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
         let shown = format!("{approval:?}");
         assert!(!shown.contains(TOKEN) && shown.contains("<redacted>"));
     }

@@ -784,7 +784,7 @@ mod tests {
     }
 
     async fn approval_record(h: &Harness, deployment_id: &str) -> ApprovalRecord {
-        crate::approval::all(&h.services, deployment_id)
+        crate::approval::all(h.services.store.as_ref(), deployment_id)
             .await
             .unwrap()
             .pop()
