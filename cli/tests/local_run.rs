@@ -155,3 +155,48 @@ async fn bad_options_and_requests_are_refused_before_anything_runs() {
     assert!(err.contains("did you mean"), "{err}");
     assert!(!dir.path().join("bucket").exists(), "nothing was written");
 }
+
+/// A request whose approval gate times out after `minutes` with `on_timeout`.
+fn gated_request(dir: &tempfile::TempDir, on_timeout: &str) -> PathBuf {
+    let path = dir.path().join(format!("gate-{on_timeout}.json"));
+    let request = serde_json::json!({
+        "target": {"functionName": "checkout", "alias": "live", "targetVersion": "8"},
+        "strategy": "Canary10Percent5Minutes",
+        "approval": {"gates": ["beforePromotion"], "timeoutMinutes": 2, "onTimeout": on_timeout}
+    });
+    std::fs::write(&path, request.to_string()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_nobody_decides_rolls_back_or_continues_as_configured() {
+    // GIVEN gates nobody decides (--approve manual, and nobody opens the link)
+    for (on_timeout, expected, version) in [
+        ("rollback", RunStatus::RolledBack, "7"),
+        ("continue", RunStatus::Succeeded, "8"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = args(None, &dir);
+        args.request = Some(gated_request(&dir, on_timeout));
+        args.approve = ApproveMode::Manual;
+        // WHEN the two-minute wait runs out
+        let summary = local::run(args).await.unwrap();
+        // THEN onTimeout decides
+        assert_eq!(summary.status, expected, "{on_timeout}: {summary:?}");
+        assert_eq!(
+            summary.final_alias.as_ref().unwrap().function_version,
+            version,
+            "{on_timeout}"
+        );
+        if on_timeout == "rollback" {
+            assert!(
+                summary
+                    .cause
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("ApprovalTimedOut"),
+                "{summary:?}"
+            );
+        }
+    }
+}

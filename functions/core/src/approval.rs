@@ -733,7 +733,11 @@ mod tests {
             .filter(|n| n.attributes["kind"] == "approval")
             .collect();
         assert_eq!(sent.len(), 2);
-        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
         assert_eq!(approval.task_token, TOKEN);
         assert_eq!(
             approval.expires_at - approval.created_at,
@@ -783,9 +787,54 @@ mod tests {
             .collect();
         assert_eq!(sent.len(), 1);
         assert!(!sent[0].attributes.contains_key("reviewer"));
-        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
         assert_eq!(approval.links.len(), 1);
         assert_eq!(approval.links[0].reviewer, None);
+    }
+
+    #[tokio::test]
+    async fn an_operator_decides_as_their_iam_identity() {
+        // GIVEN an open gate
+        let h = Harness::new();
+        let id = open_gate(&h, &["alice@example.com"]).await;
+        let open = pending(h.services.store.as_ref(), &id)
+            .await
+            .unwrap()
+            .unwrap();
+        // WHEN an operator rejects through the CLI path
+        let operator = "arn:aws:sts::123456789012:assumed-role/release/ana";
+        let decided = decide(
+            &h.services,
+            DecisionRequest {
+                deployment_id: id.clone(),
+                approval_id: open.approval_id.clone(),
+                credential: Credential::Operator(operator.into()),
+                approve: false,
+                comment: Some("p99 regressed".into()),
+                source_ip: None,
+                user_agent: Some("shiftgate-cli/0.1.0".into()),
+            },
+        )
+        .await
+        .unwrap();
+        // THEN the decision carries the caller's ARN, the workflow hears the reject,
+        // and no gate is open any more
+        assert_eq!(decided.status, ApprovalStatus::Rejected);
+        assert_eq!(decided.decisions[0].reviewer, operator);
+        assert_eq!(decided.decisions[0].via, "cli");
+        let calls = h.callback.calls();
+        assert!(
+            matches!(&calls[..], [crate::adapters::memory::Callback::Success(token, output)]
+            if token == TOKEN && output["approved"] == false)
+        );
+        assert!(pending(h.services.store.as_ref(), &id)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -819,7 +868,11 @@ mod tests {
     async fn the_record_s_debug_output_hides_the_task_token() {
         let h = Harness::new();
         let id = open_gate(&h, &["ana@example.com"]).await;
-        let approval = all(h.services.store.as_ref(), &id).await.unwrap().pop().unwrap();
+        let approval = all(h.services.store.as_ref(), &id)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
         let shown = format!("{approval:?}");
         assert!(!shown.contains(TOKEN) && shown.contains("<redacted>"));
     }
