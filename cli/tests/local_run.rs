@@ -14,9 +14,24 @@ fn repo(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-fn args(request: Option<&str>, state_dir: &tempfile::TempDir) -> LocalRunArgs {
+/// Options for running `sample` (default: the built-in canary) at 1500x speed.
+///
+/// The sample is copied into the state directory with a week-long approval
+/// wait: at 1500x a 30-minute wait lasts 1.2 s of real time, which a loaded CI
+/// machine could let pass before the automatic decision lands, turning an
+/// approval into a timeout. The timeout paths have their own test.
+fn args(sample: Option<&str>, state_dir: &tempfile::TempDir) -> LocalRunArgs {
+    let mut request: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo(sample.unwrap_or("events/request-canary.json"))).unwrap(),
+    )
+    .unwrap();
+    if let Some(approval) = request.get_mut("approval") {
+        approval["timeoutMinutes"] = serde_json::json!(7 * 24 * 60);
+    }
+    let path = state_dir.path().join("request.json");
+    std::fs::write(&path, request.to_string()).unwrap();
     LocalRunArgs {
-        request: request.map(repo),
+        request: Some(path),
         speed: 1500.0,
         approve: ApproveMode::Auto,
         fail_rate: 0.0,
