@@ -53,11 +53,9 @@ impl RemoteFunctions {
 /// local ARN (`…:function:shiftgate-<bin>`), a substitution key, a SAM logical
 /// id or a bin name.
 pub fn bin_name(resource: &str) -> Option<&'static str> {
-    let name = resource
-        .strip_prefix(wiring::LOCAL_ARN_PREFIX)
-        .and_then(|rest| rest.strip_prefix(":shiftgate-"))
-        .unwrap_or(resource);
-    Function::from_name(name).map(Function::bin_name)
+    wiring::function_of(resource)
+        .or_else(|| Function::from_name(resource))
+        .map(Function::bin_name)
 }
 
 /// A response payload as JSON: `null` when empty, a JSON string when not JSON.

@@ -21,6 +21,13 @@ pub fn function_arn(function: Function) -> String {
     format!("{LOCAL_ARN_PREFIX}:shiftgate-{}", function.bin_name())
 }
 
+/// The function a local ARN names (the inverse of [`function_arn`]).
+pub fn function_of(arn: &str) -> Option<Function> {
+    arn.strip_prefix(LOCAL_ARN_PREFIX)
+        .and_then(|rest| rest.strip_prefix(":shiftgate-"))
+        .and_then(Function::from_name)
+}
+
 /// `DefinitionSubstitutions` for the local run: every function by its local ARN.
 pub fn substitutions() -> BTreeMap<String, String> {
     Function::ALL
@@ -54,16 +61,12 @@ impl TaskHandler for InProcessFunctions {
         payload: Value,
         _ctx: &TaskContext,
     ) -> Result<Value, TaskError> {
-        let function = function_arn
-            .strip_prefix(LOCAL_ARN_PREFIX)
-            .and_then(|rest| rest.strip_prefix(":shiftgate-"))
-            .and_then(Function::from_name)
-            .ok_or_else(|| {
-                TaskError::new(
-                    "Lambda.ResourceNotFoundException",
-                    format!("Function not found: {function_arn}"),
-                )
-            })?;
+        let function = function_of(function_arn).ok_or_else(|| {
+            TaskError::new(
+                "Lambda.ResourceNotFoundException",
+                format!("Function not found: {function_arn}"),
+            )
+        })?;
         handlers::dispatch(function, &self.services, payload)
             .await
             .map_err(|error| {
