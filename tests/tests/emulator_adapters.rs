@@ -182,14 +182,13 @@ async fn lock_and_record_live_in_s3_with_conditional_writes() {
     let (loaded, _) = store::load_record(store, "d-one").await.expect("load");
     let duplicate = store::create_record(store, &loaded).await;
     assert!(
-        matches!(duplicate, Err(HandlerError::InvalidRequest(_))),
+        matches!(duplicate, Err(store::StoreError::IdTaken(_))),
         "{duplicate:?}"
     );
 
     // AND updates go through If-Match, retried on a lost race
     let updated = store::update_record(store, "d-one", |r| {
         r.current_weight_percent = 42.0;
-        Ok(())
     })
     .await
     .expect("update");

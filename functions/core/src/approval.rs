@@ -17,7 +17,7 @@ use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
 use crate::ports::{ObjectStore, PortError, Services, WriteCondition};
 use crate::record::{keys, DeploymentRecord, EventKind};
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,7 +257,6 @@ pub async fn request_approval(
     );
     let record = store::update_record(services.store.as_ref(), &record.deployment_id, |r| {
         r.log(now, EventKind::ApprovalRequested, true, message.clone());
-        Ok(())
     })
     .await?;
     send_links(services, &record, &approval, &issued).await?;
@@ -362,6 +361,15 @@ impl From<HandlerError> for DecisionError {
     fn from(error: HandlerError) -> Self {
         match error {
             HandlerError::DeploymentNotFound(_) => DecisionError::NotValid,
+            other => DecisionError::Backend(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for DecisionError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::RecordNotFound(_) => DecisionError::NotValid,
             other => DecisionError::Backend(other.to_string()),
         }
     }
@@ -639,7 +647,6 @@ async fn after_decision(
     let at = services.clock.now();
     let updated = store::update_record(services.store.as_ref(), &approval.deployment_id, |r| {
         r.log(at, EventKind::ApprovalDecided, approve, message.clone());
-        Ok(())
     })
     .await;
     match updated {

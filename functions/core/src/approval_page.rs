@@ -302,7 +302,7 @@ async fn deployment(
 ) -> Result<DeploymentRecord, Response<Body>> {
     match store::load_record(services.store.as_ref(), deployment_id).await {
         Ok((record, _)) => Ok(record),
-        Err(crate::error::HandlerError::DeploymentNotFound(_)) => Err(not_valid()),
+        Err(store::StoreError::RecordNotFound(_)) => Err(not_valid()),
         Err(error) => {
             tracing::error!(deployment_id = %deployment_id, %error, "deployment record unreadable");
             Err(unavailable())
@@ -877,7 +877,6 @@ mod tests {
                 true,
                 "error rate 0.0 % over 120 requests",
             );
-            Ok(())
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 use lambda_runtime::Diagnostic;
 
 use crate::ports::PortError;
+use crate::store::StoreError;
 
 /// A handler failure. [`HandlerError::error_type`] is its name in Step Functions.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,29 @@ impl From<PortError> for HandlerError {
             PortError::Conflict(m) => HandlerError::StoreConflict(m),
             PortError::Throttled(m) => HandlerError::Throttled(m),
             PortError::NotFound(m) | PortError::Service(m) => HandlerError::DependencyFailed(m),
+        }
+    }
+}
+
+/// The seam between storage and the Step Functions contract: the one place a
+/// [`StoreError`] gets its workflow error name.
+impl From<StoreError> for HandlerError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::KeptChanging { .. } => HandlerError::StoreConflict(error.to_string()),
+            StoreError::Corrupt { .. } => HandlerError::DependencyFailed(error.to_string()),
+            StoreError::IdTaken(_) => HandlerError::InvalidRequest(error.to_string()),
+            StoreError::RecordNotFound(id) => HandlerError::DeploymentNotFound(id),
+            StoreError::Locked {
+                function,
+                alias,
+                holder,
+            } => HandlerError::DeploymentLocked {
+                function,
+                alias,
+                holder,
+            },
+            StoreError::Unavailable(port) => port.into(),
         }
     }
 }

@@ -94,6 +94,41 @@ pub enum WriteCondition {
     IfMatch(String),
 }
 
+impl WriteCondition {
+    /// Whether a write under this condition may replace what `key` holds now
+    /// (`current`: its ETag, or `None` when absent). The one rule every local
+    /// store applies, as S3 does: `Conflict` when the condition does not hold.
+    pub fn check(&self, key: &str, current: Option<&str>) -> Result<(), PortError> {
+        match (self, current) {
+            (WriteCondition::IfAbsent, Some(_)) => {
+                Err(PortError::Conflict(format!("{key} already exists")))
+            }
+            (WriteCondition::IfMatch(_), None) => {
+                Err(PortError::Conflict(format!("{key} does not exist")))
+            }
+            (WriteCondition::IfMatch(expected), Some(found)) if found != expected => {
+                Err(PortError::Conflict(format!("{key} changed")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a delete with `if_match` may remove what `key` holds now
+    /// (`current`: its ETag, or `None`): deleting nothing always succeeds, as in S3.
+    pub fn check_delete(
+        key: &str,
+        if_match: Option<&str>,
+        current: Option<&str>,
+    ) -> Result<(), PortError> {
+        match (if_match, current) {
+            (Some(expected), Some(found)) if found != expected => {
+                Err(PortError::Conflict(format!("{key} changed")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// An object read from the store with its entity tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredObject {

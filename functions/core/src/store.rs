@@ -2,31 +2,76 @@
 //! the per-alias lock, and the history index. Every write is conditional
 //! (If-None-Match to create, If-Match to change) so concurrent writers never
 //! overwrite each other silently.
+//!
+//! Storage speaks its own errors ([`StoreError`]); `crate::error` maps them to the
+//! Step Functions contract in one place.
 
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::error::HandlerError;
 use crate::ports::{ObjectStore, PortError, WriteCondition};
 use crate::record::{keys, DeploymentRecord, HistoryEntry, LockRecord};
 
-/// How often a read-modify-write retries after losing a race.
-const UPDATE_ATTEMPTS: usize = 8;
+/// How often a read-modify-write runs before giving up on a key that keeps
+/// changing under it (every conditional-write loop of the crate uses it).
+pub const CONFLICT_ATTEMPTS: usize = 8;
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec_pretty(value).expect("records always serialize")
+/// What went wrong reading or writing the bucket.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A read-modify-write lost to other writers [`CONFLICT_ATTEMPTS`] times in a row.
+    #[error("{key} kept changing under {CONFLICT_ATTEMPTS} attempts to update it")]
+    KeptChanging {
+        /// The object's key in the bucket.
+        key: String,
+    },
+    /// The object holds something that is not the record expected there.
+    #[error("{key} is not a valid record: {reason}")]
+    Corrupt {
+        /// The object's key in the bucket.
+        key: String,
+        /// What the JSON decoder said.
+        reason: String,
+    },
+    /// A deployment record with this id exists already.
+    #[error("deployment id {0} is already used")]
+    IdTaken(String),
+    /// No deployment record has this id.
+    #[error("deployment {0} not found")]
+    RecordNotFound(String),
+    /// Another deployment holds the alias lock.
+    #[error("{function}:{alias} is being deployed by {holder}")]
+    Locked {
+        /// The function name, as in the lock key.
+        function: String,
+        /// The alias name.
+        alias: String,
+        /// The deployment id of the holder.
+        holder: String,
+    },
+    /// The bucket could not be read or written.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
 }
 
-fn decode<T: DeserializeOwned>(key: &str, body: &[u8]) -> Result<T, HandlerError> {
-    serde_json::from_slice(body)
-        .map_err(|e| HandlerError::DependencyFailed(format!("{key} is not a valid record: {e}")))
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Records are plain structs of strings, numbers and maps with string keys:
+    // serde_json cannot fail on them.
+    serde_json::to_vec_pretty(value).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(key: &str, body: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(body).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Read a JSON object and its ETag.
 pub async fn read<T: DeserializeOwned>(
     store: &dyn ObjectStore,
     key: &str,
-) -> Result<Option<(T, String)>, HandlerError> {
+) -> Result<Option<(T, String)>, StoreError> {
     match store.get(key).await? {
         Some(object) => Ok(Some((decode(key, &object.body)?, object.etag))),
         None => Ok(None),
@@ -43,19 +88,43 @@ pub async fn write<T: Serialize>(
     store.put(key, encode(value), condition).await
 }
 
+/// The one retry-on-conflict rule of the crate: a conditional-write loop calls
+/// [`ConflictRetries::next_attempt`] before each try, and gives up with
+/// [`StoreError::KeptChanging`] after [`CONFLICT_ATTEMPTS`] lost races.
+#[derive(Debug)]
+pub struct ConflictRetries<'a> {
+    key: &'a str,
+    made: usize,
+}
+
+impl<'a> ConflictRetries<'a> {
+    /// Retries of a loop that writes `key`.
+    pub fn new(key: &'a str) -> Self {
+        Self { key, made: 0 }
+    }
+
+    /// Allow one more try, or say the key kept changing.
+    pub fn next_attempt(&mut self) -> Result<(), StoreError> {
+        if self.made == CONFLICT_ATTEMPTS {
+            return Err(StoreError::KeptChanging {
+                key: self.key.to_string(),
+            });
+        }
+        self.made += 1;
+        Ok(())
+    }
+}
+
 /// Create a deployment record; refuses an id that exists.
 pub async fn create_record(
     store: &dyn ObjectStore,
     record: &DeploymentRecord,
-) -> Result<String, HandlerError> {
+) -> Result<String, StoreError> {
     let key = keys::record(&record.deployment_id);
     write(store, &key, record, WriteCondition::IfAbsent)
         .await
         .map_err(|e| match e {
-            PortError::Conflict(_) => HandlerError::InvalidRequest(format!(
-                "deployment id {} is already used",
-                record.deployment_id
-            )),
+            PortError::Conflict(_) => StoreError::IdTaken(record.deployment_id.clone()),
             other => other.into(),
         })
 }
@@ -64,10 +133,10 @@ pub async fn create_record(
 pub async fn load_record(
     store: &dyn ObjectStore,
     deployment_id: &str,
-) -> Result<(DeploymentRecord, String), HandlerError> {
+) -> Result<(DeploymentRecord, String), StoreError> {
     read(store, &keys::record(deployment_id))
         .await?
-        .ok_or_else(|| HandlerError::DeploymentNotFound(deployment_id.to_string()))
+        .ok_or_else(|| StoreError::RecordNotFound(deployment_id.to_string()))
 }
 
 /// Change a record with `change`, retrying when another writer got there first.
@@ -76,23 +145,22 @@ pub async fn update_record<F>(
     store: &dyn ObjectStore,
     deployment_id: &str,
     mut change: F,
-) -> Result<DeploymentRecord, HandlerError>
+) -> Result<DeploymentRecord, StoreError>
 where
-    F: FnMut(&mut DeploymentRecord) -> Result<(), HandlerError>,
+    F: FnMut(&mut DeploymentRecord),
 {
     let key = keys::record(deployment_id);
-    for _ in 0..UPDATE_ATTEMPTS {
+    let mut retries = ConflictRetries::new(&key);
+    loop {
+        retries.next_attempt()?;
         let (mut record, etag) = load_record(store, deployment_id).await?;
-        change(&mut record)?;
+        change(&mut record);
         match write(store, &key, &record, WriteCondition::IfMatch(etag)).await {
             Ok(_) => return Ok(record),
             Err(PortError::Conflict(_)) => continue,
             Err(other) => return Err(other.into()),
         }
     }
-    Err(HandlerError::StoreConflict(format!(
-        "record of {deployment_id} kept changing under {UPDATE_ATTEMPTS} attempts to update it"
-    )))
 }
 
 /// Take the alias lock for `deployment_id`.
@@ -105,13 +173,15 @@ pub async fn acquire_lock(
     alias: &str,
     deployment_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), HandlerError> {
+) -> Result<(), StoreError> {
     let key = keys::lock(function, alias);
     let lock = LockRecord {
         deployment_id: deployment_id.to_string(),
         acquired_at: now,
     };
-    for _ in 0..UPDATE_ATTEMPTS {
+    let mut retries = ConflictRetries::new(&key);
+    loop {
+        retries.next_attempt()?;
         match write(store, &key, &lock, WriteCondition::IfAbsent).await {
             Ok(_) => return Ok(()),
             Err(PortError::Conflict(_)) => {}
@@ -131,7 +201,7 @@ pub async fn acquire_lock(
                 None => now.signed_duration_since(holder.acquired_at).num_seconds() > 60,
             };
         if !stale {
-            return Err(HandlerError::DeploymentLocked {
+            return Err(StoreError::Locked {
                 function: function.to_string(),
                 alias: alias.to_string(),
                 holder: holder.deployment_id,
@@ -143,9 +213,6 @@ pub async fn acquire_lock(
             Err(other) => return Err(other.into()),
         }
     }
-    Err(HandlerError::StoreConflict(format!(
-        "lock {key} kept changing"
-    )))
 }
 
 /// Release the alias lock if `deployment_id` holds it; never another's.
@@ -154,7 +221,7 @@ pub async fn release_lock(
     function: &str,
     alias: &str,
     deployment_id: &str,
-) -> Result<(), HandlerError> {
+) -> Result<(), StoreError> {
     let key = keys::lock(function, alias);
     let Some((holder, etag)) = read::<LockRecord>(store, &key).await? else {
         return Ok(());
@@ -175,7 +242,7 @@ pub async fn lock_holder(
     store: &dyn ObjectStore,
     function: &str,
     alias: &str,
-) -> Result<Option<LockRecord>, HandlerError> {
+) -> Result<Option<LockRecord>, StoreError> {
     Ok(read::<LockRecord>(store, &keys::lock(function, alias))
         .await?
         .map(|(lock, _)| lock))
@@ -185,7 +252,7 @@ pub async fn lock_holder(
 pub async fn index_history(
     store: &dyn ObjectStore,
     record: &DeploymentRecord,
-) -> Result<(), HandlerError> {
+) -> Result<(), StoreError> {
     let entry = HistoryEntry {
         deployment_id: record.deployment_id.clone(),
         target_version: record.target_version().to_string(),
@@ -209,7 +276,7 @@ pub async fn history(
     store: &dyn ObjectStore,
     function: &str,
     alias: &str,
-) -> Result<Vec<HistoryEntry>, HandlerError> {
+) -> Result<Vec<HistoryEntry>, StoreError> {
     let mut entries = Vec::new();
     for key in store.list(&keys::history_prefix(function, alias)).await? {
         if let Some((entry, _)) = read::<HistoryEntry>(store, &key).await? {
@@ -217,4 +284,120 @@ pub async fn history(
         }
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::fs_store::FsObjectStore;
+    use crate::adapters::memory::MemoryStore;
+    use crate::error::HandlerError;
+
+    #[test]
+    fn conflict_retries_allow_exactly_the_shared_number_of_attempts() {
+        let mut retries = ConflictRetries::new("locks/f/live.json");
+        for _ in 0..CONFLICT_ATTEMPTS {
+            retries.next_attempt().unwrap();
+        }
+        let error = retries.next_attempt().unwrap_err();
+        assert!(
+            matches!(error, StoreError::KeptChanging { ref key } if key == "locks/f/live.json")
+        );
+        assert!(matches!(
+            HandlerError::from(error),
+            HandlerError::StoreConflict(_)
+        ));
+    }
+
+    #[test]
+    fn storage_errors_keep_their_workflow_names_at_the_one_seam() {
+        let name = |e: StoreError| HandlerError::from(e).error_type();
+        assert_eq!(name(StoreError::IdTaken("d".into())), "InvalidRequest");
+        assert_eq!(
+            name(StoreError::RecordNotFound("d".into())),
+            "DeploymentNotFound"
+        );
+        assert_eq!(
+            name(StoreError::Locked {
+                function: "f".into(),
+                alias: "live".into(),
+                holder: "d".into()
+            }),
+            "DeploymentLocked"
+        );
+        assert_eq!(
+            name(StoreError::Corrupt {
+                key: "k".into(),
+                reason: "eof".into()
+            }),
+            "DependencyFailed"
+        );
+        assert_eq!(
+            name(StoreError::Unavailable(PortError::Throttled("slow".into()))),
+            "Throttled"
+        );
+    }
+
+    /// Both local stores must answer every conditional write as S3 does; they
+    /// share `WriteCondition::check`, and this pins the outcome for each.
+    #[tokio::test]
+    async fn memory_and_directory_stores_apply_the_same_write_conditions() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: Vec<(&str, Box<dyn ObjectStore>)> = vec![
+            ("memory", Box::new(MemoryStore::new())),
+            (
+                "directory",
+                Box::new(FsObjectStore::new(dir.path()).unwrap()),
+            ),
+        ];
+        for (name, store) in stores {
+            let conflict = |r: Result<String, PortError>| matches!(r, Err(PortError::Conflict(_)));
+            assert!(
+                conflict(
+                    store
+                        .put("k", b"1".to_vec(), WriteCondition::IfMatch("\"x\"".into()))
+                        .await
+                ),
+                "{name}: If-Match on a missing key"
+            );
+            let first = store
+                .put("k", b"1".to_vec(), WriteCondition::IfAbsent)
+                .await
+                .unwrap();
+            assert!(
+                conflict(
+                    store
+                        .put("k", b"2".to_vec(), WriteCondition::IfAbsent)
+                        .await
+                ),
+                "{name}: If-None-Match on an existing key"
+            );
+            let second = store
+                .put("k", b"2".to_vec(), WriteCondition::IfMatch(first.clone()))
+                .await
+                .unwrap();
+            assert!(
+                conflict(
+                    store
+                        .put("k", b"3".to_vec(), WriteCondition::IfMatch(first.clone()))
+                        .await
+                ),
+                "{name}: If-Match with a stale ETag"
+            );
+            assert!(
+                matches!(
+                    store.delete("k", Some(&first)).await,
+                    Err(PortError::Conflict(_))
+                ),
+                "{name}: delete with a stale ETag"
+            );
+            store.delete("k", Some(&second)).await.unwrap();
+            store.delete("k", Some(&second)).await.unwrap();
+            store
+                .put("k", b"4".to_vec(), WriteCondition::Always)
+                .await
+                .unwrap();
+            assert_eq!(store.get("k").await.unwrap().unwrap().body, b"4", "{name}");
+        }
+    }
 }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use fs2::FileExt;
-use sha2::{Digest, Sha256};
 
+use super::content_etag as etag_of;
 use crate::ports::{ObjectStore, PortError, StoredObject, WriteCondition};
 
 /// A directory acting as the stack's bucket.
@@ -24,10 +24,6 @@ pub struct FsObjectStore {
 
 fn io(context: &str, error: std::io::Error) -> PortError {
     PortError::Service(format!("{context}: {error}"))
-}
-
-fn etag_of(body: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(Sha256::digest(body)))
 }
 
 impl FsObjectStore {
@@ -86,18 +82,7 @@ impl FsObjectStore {
         let path = self.path_of(key)?;
         let _guard = self.exclusive()?;
         let current = Self::read_now(&path)?;
-        match (condition, &current) {
-            (WriteCondition::IfAbsent, Some(_)) => {
-                return Err(PortError::Conflict(format!("{key} already exists")))
-            }
-            (WriteCondition::IfMatch(_), None) => {
-                return Err(PortError::Conflict(format!("{key} does not exist")))
-            }
-            (WriteCondition::IfMatch(expected), Some(found)) if &found.etag != expected => {
-                return Err(PortError::Conflict(format!("{key} changed")))
-            }
-            _ => {}
-        }
+        condition.check(key, current.as_ref().map(|found| found.etag.as_str()))?;
         let parent = path.parent().expect("keys have a parent below the root");
         fs::create_dir_all(parent).map_err(|e| io("create directory", e))?;
         let temporary = parent.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
@@ -111,12 +96,15 @@ impl FsObjectStore {
     fn delete_now(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
         let path = self.path_of(key)?;
         let _guard = self.exclusive()?;
-        match (Self::read_now(&path)?, if_match) {
-            (None, _) => Ok(()),
-            (Some(found), Some(expected)) if found.etag != expected => {
-                Err(PortError::Conflict(format!("{key} changed")))
-            }
-            (Some(_), _) => fs::remove_file(&path).map_err(|e| io("delete", e)),
+        let current = Self::read_now(&path)?;
+        WriteCondition::check_delete(
+            key,
+            if_match,
+            current.as_ref().map(|found| found.etag.as_str()),
+        )?;
+        match current {
+            None => Ok(()),
+            Some(_) => fs::remove_file(&path).map_err(|e| io("delete", e)),
         }
     }
 

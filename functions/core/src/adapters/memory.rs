@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use super::content_etag as etag_of;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::ports::{
     AliasControl, AliasState, Clock, FunctionInvoker, HealthSource, InvocationResult, Notification,
@@ -22,10 +22,6 @@ use crate::ports::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-fn etag_of(body: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(Sha256::digest(body)))
 }
 
 impl MemoryStore {
@@ -62,18 +58,7 @@ impl ObjectStore for MemoryStore {
     ) -> Result<String, PortError> {
         let mut objects = self.objects.lock().unwrap();
         let current = objects.get(key).map(|b| etag_of(b));
-        match (&condition, &current) {
-            (WriteCondition::IfAbsent, Some(_)) => {
-                return Err(PortError::Conflict(format!("{key} exists")))
-            }
-            (WriteCondition::IfMatch(_), None) => {
-                return Err(PortError::Conflict(format!("{key} missing")))
-            }
-            (WriteCondition::IfMatch(expected), Some(found)) if expected != found => {
-                return Err(PortError::Conflict(format!("{key} changed")))
-            }
-            _ => {}
-        }
+        condition.check(key, current.as_deref())?;
         let etag = etag_of(&body);
         objects.insert(key.to_string(), body);
         Ok(etag)
@@ -81,11 +66,8 @@ impl ObjectStore for MemoryStore {
 
     async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
         let mut objects = self.objects.lock().unwrap();
-        if let (Some(expected), Some(body)) = (if_match, objects.get(key)) {
-            if etag_of(body) != expected {
-                return Err(PortError::Conflict(format!("{key} changed")));
-            }
-        }
+        let current = objects.get(key).map(|b| etag_of(b));
+        WriteCondition::check_delete(key, if_match, current.as_deref())?;
         objects.remove(key);
         Ok(())
     }

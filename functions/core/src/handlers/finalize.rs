@@ -44,7 +44,6 @@ pub async fn finalize(
                 message,
             );
         }
-        Ok(())
     })
     .await?;
     store::release_lock(
@@ -142,7 +141,6 @@ mod tests {
         // The record ended but the lock was never released (e.g. a crash).
         store::update_record(h.services.store.as_ref(), &id, |r| {
             r.status = DeploymentStatus::Succeeded;
-            Ok(())
         })
         .await
         .unwrap();

@@ -101,7 +101,6 @@ pub async fn check_health(
     };
     let updated = store::update_record(services.store.as_ref(), &input.deployment_id, |r| {
         r.log(end, EventKind::HealthChecked, ok, message.clone());
-        Ok(())
     })
     .await?;
     if ok {

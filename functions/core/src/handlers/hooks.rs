@@ -51,7 +51,6 @@ async fn log(
     let at = services.clock.now();
     store::update_record(services.store.as_ref(), id, |r| {
         r.log(at, kind, ok, message.clone());
-        Ok(())
     })
     .await?;
     Ok(())

@@ -38,7 +38,6 @@ pub async fn rollback(
             r.failure = input.failure.clone();
         }
         r.log(at, EventKind::RolledBack, true, message.clone());
-        Ok(())
     })
     .await?;
     tracing::warn!(deployment_id = %input.deployment_id, "alias restored");

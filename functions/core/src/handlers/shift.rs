@@ -71,7 +71,6 @@ pub async fn shift_traffic(
         r.current_weight_percent = input.weight_percent;
         r.current_step = Some(input.step_index);
         r.log(at, EventKind::StepShifted, true, message.clone());
-        Ok(())
     })
     .await?;
     tracing::info!(deployment_id = %input.deployment_id, weight_percent = input.weight_percent, "traffic shifted");
