@@ -10,6 +10,7 @@
 //! - [`request`]: the deployment request format and its validation;
 //! - [`record`]: the deployment record, lock and history index, and their S3 keys;
 //! - [`contracts`]: what each function receives and returns;
+//! - [`lambda_name`]: function names, partial ARNs and ARNs, reduced to one name;
 //! - [`functions`]: the catalogue of Lambda functions (bin names, SAM ids);
 //! - [`handlers`]: one async function per Lambda, over [`ports::Services`];
 //! - [`approval`]: approval records, link secrets and the decision logic;
@@ -28,6 +29,7 @@ pub mod contracts;
 pub mod error;
 pub mod functions;
 pub mod handlers;
+pub mod lambda_name;
 pub mod notify;
 pub mod plan;
 pub mod ports;

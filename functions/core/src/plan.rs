@@ -160,7 +160,12 @@ fn serialize_percent<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok,
     }
 }
 
-fn minutes_to_seconds(what: &str, minutes: f64, allow_zero: bool) -> Result<u64, PlanError> {
+/// Whole seconds of a duration a request gives in minutes: the one checked
+/// conversion every minutes field goes through. `what` names the field in the
+/// error. Refuses what is not finite, negative, 0 unless `allow_zero`, under a
+/// second, or longer than a Standard workflow can run (1 year), so no later
+/// arithmetic on the result can overflow.
+pub fn minutes_to_seconds(what: &str, minutes: f64, allow_zero: bool) -> Result<u64, PlanError> {
     if !minutes.is_finite() || minutes < 0.0 || (!allow_zero && minutes <= 0.0) {
         let bound = if allow_zero {
             "0 or more"

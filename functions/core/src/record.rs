@@ -206,14 +206,10 @@ pub struct HistoryEntry {
 pub mod keys {
     use chrono::{DateTime, Utc};
 
-    /// The last segment of a function ARN, or the name itself (keys never hold ARNs).
+    /// The bare function name keys hold, whatever form the request used (keys
+    /// never hold ARNs): see [`crate::lambda_name::bare_function_name`].
     pub fn function_key(function: &str) -> &str {
-        if function.starts_with("arn:") {
-            // arn:aws:lambda:region:account:function:name[:qualifier]
-            function.split(':').nth(6).unwrap_or(function)
-        } else {
-            function
-        }
+        crate::lambda_name::bare_function_name(function)
     }
 
     /// `deployments/<id>/record.json`.

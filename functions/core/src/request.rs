@@ -249,14 +249,8 @@ impl DeploymentRequest {
         if self.alarms.iter().any(|a| a.trim().is_empty()) {
             return Err(RequestError("an alarm name is empty".into()));
         }
-        let bake_seconds = if self.bake_minutes.is_finite() && self.bake_minutes >= 0.0 {
-            (self.bake_minutes * 60.0).round() as u64
-        } else {
-            return Err(RequestError(format!(
-                "bakeMinutes must be 0 or more, got {}",
-                self.bake_minutes
-            )));
-        };
+        let bake_seconds = plan::minutes_to_seconds("bakeMinutes", self.bake_minutes, true)
+            .map_err(|e| RequestError(e.0))?;
         let gates = self.gate_placement()?;
         plan::build(
             &self.strategy,
@@ -283,27 +277,26 @@ impl DeploymentRequest {
                 approval.reviewers.len()
             )));
         }
-        if !approval.timeout_minutes.is_finite() || approval.timeout_minutes <= 0.0 {
-            return Err(RequestError(format!(
-                "approval.timeoutMinutes must be greater than 0, got {}",
-                approval.timeout_minutes
-            )));
-        }
+        let timeout_seconds =
+            plan::minutes_to_seconds("approval.timeoutMinutes", approval.timeout_minutes, false)
+                .map_err(|e| RequestError(e.0))?;
         Ok(GatePlacement {
             before_first_shift: approval.gates.contains(&GateName::BeforeFirstShift),
             after_canary: approval.gates.contains(&GateName::AfterCanary),
             before_promotion: approval.gates.contains(&GateName::BeforePromotion),
-            timeout_seconds: self.approval_timeout_seconds(),
+            timeout_seconds,
         })
     }
 
-    /// Seconds an approval gate waits (at least 1).
+    /// Seconds an approval gate waits, for a request that passed [`Self::validate`]
+    /// (which refuses a timeout the conversion cannot make).
     pub fn approval_timeout_seconds(&self) -> u64 {
         let minutes = self
             .approval
             .as_ref()
             .map_or_else(one_day, |a| a.timeout_minutes);
-        ((minutes * 60.0).round() as u64).max(1)
+        plan::minutes_to_seconds("approval.timeoutMinutes", minutes, false)
+            .unwrap_or(plan::MAX_EXECUTION_SECONDS)
     }
 }
 
@@ -379,5 +372,29 @@ mod tests {
         let plan = req.validate().unwrap();
         assert!(plan.steps[1].approval && !plan.steps[0].approval);
         assert_eq!(req.approval_timeout_seconds(), 300);
+    }
+
+    #[test]
+    fn minutes_fields_go_through_the_one_checked_conversion() {
+        for (field, json) in [
+            ("bakeMinutes", r#","bakeMinutes":1e300"#),
+            ("bakeMinutes", r#","bakeMinutes":-1"#),
+            (
+                "approval.timeoutMinutes",
+                r#","approval":{"timeoutMinutes":1e300}"#,
+            ),
+            (
+                "approval.timeoutMinutes",
+                r#","approval":{"timeoutMinutes":0}"#,
+            ),
+        ] {
+            let err = request(json).unwrap().validate().unwrap_err().0;
+            assert!(
+                err.starts_with(field) && !err.contains('\n'),
+                "{json}: {err}"
+            );
+        }
+        let req = request(r#","bakeMinutes":0.5"#).unwrap();
+        assert_eq!(req.validate().unwrap().bake_seconds, 30);
     }
 }

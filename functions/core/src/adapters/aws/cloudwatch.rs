@@ -41,16 +41,6 @@ impl CloudWatchHealth {
     }
 }
 
-/// The bare function name the `FunctionName` dimension carries, also when we
-/// were given a function ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
-fn bare_function_name(function: &str) -> &str {
-    if function.starts_with("arn:") {
-        function.split(':').nth(6).unwrap_or(function)
-    } else {
-        function
-    }
-}
-
 /// The dimensions of one version's metrics behind an alias.
 ///
 /// Lambda publishes `ExecutedVersion` only together with `FunctionName` and
@@ -62,7 +52,7 @@ fn bare_function_name(function: &str) -> &str {
 /// {FunctionName, Resource} and {ExecutedVersion, FunctionName, Resource}.
 /// CloudWatch matches dimension sets exactly, so all three must be sent.
 fn version_dimensions(function_name: &str, alias: &str, version: &str) -> Vec<Dimension> {
-    let name = bare_function_name(function_name);
+    let name = crate::lambda_name::bare_function_name(function_name);
     [
         ("FunctionName", name.to_owned()),
         ("Resource", format!("{name}:{alias}")),
