@@ -163,3 +163,57 @@ fn every_function_may_publish_notifications_to_the_stack_topic() {
         );
     }
 }
+
+#[test]
+fn the_state_machine_may_invoke_exactly_the_workflow_functions() {
+    // A function missing here fails only at run time, with AccessDenied on its Task.
+    for (id, machine) in state_machines() {
+        let invokable: BTreeSet<String> = machine["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} has Policies"))
+            .iter()
+            .filter_map(|p| {
+                p["LambdaInvokePolicy"]["FunctionName"]["!Ref"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| match &p["LambdaInvokePolicy"]["FunctionName"] {
+                        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+                            tagged.value.as_str().map(str::to_string)
+                        }
+                        _ => None,
+                    })
+            })
+            .collect();
+        let catalogue: BTreeSet<String> = Function::ALL.iter().map(|f| f.logical_id()).collect();
+        assert_eq!(
+            invokable, catalogue,
+            "{id}: LambdaInvokePolicy list vs the function catalogue"
+        );
+    }
+}
+
+#[test]
+fn the_state_machine_runs_every_hook_phase_and_no_other() {
+    use shiftgate_core::contracts::HookPhase;
+    let definition: serde_json::Value =
+        serde_json::from_str(&read("state-machines/deployment.asl.json")).unwrap();
+    let mut phases = BTreeSet::new();
+    let mut stack = vec![definition];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(phase) = map.get("phase").and_then(|p| p.as_str()) {
+                    phases.insert(phase.to_string());
+                }
+                stack.extend(map.into_values());
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    let known: BTreeSet<String> = HookPhase::ALL
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    assert_eq!(phases, known);
+}

@@ -58,6 +58,14 @@ pub enum HookPhase {
 }
 
 impl HookPhase {
+    /// Every phase, in the order a deployment reaches them: the one list of phases.
+    pub const ALL: [HookPhase; 4] = [
+        HookPhase::BeforeAllowTraffic,
+        HookPhase::BeforeEachStep,
+        HookPhase::AfterAllowTraffic,
+        HookPhase::OnRollback,
+    ];
+
     /// The name used in payloads and the README.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -230,4 +238,38 @@ pub struct ApprovalDecision {
     pub decided_by: Vec<String>,
     /// The approval id.
     pub approval_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Hooks;
+
+    #[test]
+    fn each_hook_phase_has_one_name_in_payloads_in_requests_and_in_text() {
+        let names: Vec<&str> = HookPhase::ALL.iter().map(|p| p.as_str()).collect();
+        for phase in HookPhase::ALL {
+            assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
+        }
+        // A request's `hooks` object has exactly one list per phase, under its name.
+        let mut hooks = serde_json::Map::new();
+        for (n, name) in names.iter().enumerate() {
+            hooks.insert(name.to_string(), serde_json::json!([format!("hook-{n}")]));
+        }
+        let parsed: Hooks = serde_json::from_value(hooks.into()).unwrap();
+        for (n, phase) in HookPhase::ALL.into_iter().enumerate() {
+            assert_eq!(parsed.for_phase(phase), [format!("hook-{n}")]);
+        }
+        let written = serde_json::to_value(&parsed).unwrap();
+        let mut keys: Vec<&str> = written
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut expected = names.clone();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+    }
 }

@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::contracts::HookPhase;
 use crate::plan::{self, GatePlacement, Plan, PlanOptions, DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS};
 use crate::strategy::Strategy;
 
@@ -93,6 +94,18 @@ pub struct Hooks {
     /// After the alias is restored on rollback.
     #[serde(default, deserialize_with = "one_or_many")]
     pub on_rollback: Vec<String>,
+}
+
+impl Hooks {
+    /// The hooks a request names for `phase` (a step's own hook comes from the plan).
+    pub fn for_phase(&self, phase: HookPhase) -> &[String] {
+        match phase {
+            HookPhase::BeforeAllowTraffic => &self.before_allow_traffic,
+            HookPhase::BeforeEachStep => &self.before_each_step,
+            HookPhase::AfterAllowTraffic => &self.after_allow_traffic,
+            HookPhase::OnRollback => &self.on_rollback,
+        }
+    }
 }
 
 /// A smoke test: one direct invocation of the new version.
@@ -234,16 +247,12 @@ impl DeploymentRequest {
                 )));
             }
         }
-        let named_hooks = [
-            &self.hooks.before_allow_traffic,
-            &self.hooks.after_allow_traffic,
-            &self.hooks.before_each_step,
-            &self.hooks.on_rollback,
-        ];
-        if named_hooks
-            .iter()
-            .any(|list| list.iter().any(|h| h.trim().is_empty()))
-        {
+        if HookPhase::ALL.iter().any(|&phase| {
+            self.hooks
+                .for_phase(phase)
+                .iter()
+                .any(|h| h.trim().is_empty())
+        }) {
             return Err(RequestError("a hook name is empty".into()));
         }
         if self.alarms.iter().any(|a| a.trim().is_empty()) {

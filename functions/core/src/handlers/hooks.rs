@@ -27,17 +27,15 @@ fn failure_of(hook: &str, result: &crate::ports::InvocationResult) -> Option<Str
 }
 
 fn hooks_of(record: &DeploymentRecord, phase: HookPhase, step_index: Option<usize>) -> Vec<String> {
-    let hooks = &record.request.hooks;
+    let hooks = record.request.hooks.for_phase(phase).to_vec();
     match phase {
-        HookPhase::BeforeAllowTraffic => hooks.before_allow_traffic.clone(),
-        HookPhase::AfterAllowTraffic => hooks.after_allow_traffic.clone(),
-        HookPhase::OnRollback => hooks.on_rollback.clone(),
         HookPhase::BeforeEachStep => {
             let own = step_index
                 .and_then(|i| record.plan.steps.get(i))
                 .and_then(|s| s.hook.clone());
-            hooks.before_each_step.iter().cloned().chain(own).collect()
+            hooks.into_iter().chain(own).collect()
         }
+        _ => hooks,
     }
 }
 
