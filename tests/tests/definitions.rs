@@ -217,3 +217,52 @@ fn the_state_machine_runs_every_hook_phase_and_no_other() {
         .collect();
     assert_eq!(phases, known);
 }
+
+#[test]
+fn every_error_name_a_definition_uses_is_known_to_rust() {
+    use shiftgate_core::error::{HandlerError, WorkflowError};
+    let workflow: BTreeSet<String> = WorkflowError::ALL
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    for path in files("state-machines", ".asl.json") {
+        let definition: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (mut raised, mut matched) = (BTreeSet::new(), BTreeSet::new());
+        let mut stack = vec![definition];
+        while let Some(value) = stack.pop() {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if map.get("Type").and_then(|t| t.as_str()) == Some("Fail") {
+                        if let Some(error) = map.get("Error").and_then(|e| e.as_str()) {
+                            raised.insert(error.to_string());
+                        }
+                    }
+                    if let Some(names) = map.get("ErrorEquals").and_then(|e| e.as_array()) {
+                        matched.extend(names.iter().filter_map(|n| n.as_str()).map(str::to_string));
+                    }
+                    stack.extend(map.into_values());
+                }
+                serde_json::Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            raised,
+            workflow,
+            "{}: Fail errors vs WorkflowError::ALL",
+            path.display()
+        );
+        for name in matched {
+            let known = name.starts_with("States.")
+                || name.starts_with("Lambda.")
+                || HandlerError::ALL_TYPES.contains(&name.as_str())
+                || workflow.contains(&name);
+            assert!(
+                known,
+                "{}: ErrorEquals {name} is not a known error",
+                path.display()
+            );
+        }
+    }
+}

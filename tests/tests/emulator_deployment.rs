@@ -12,6 +12,7 @@ use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftgate_asl::ExecutionStatus;
 use shiftgate_cli::local::remote::{run_remote, RemoteFunctions};
+use shiftgate_core::error::WorkflowError;
 use shiftgate_core::functions::Function;
 use shiftgate_core::record::keys;
 use shiftgate_tests::emulator::Emulator;
@@ -145,7 +146,9 @@ async fn a_canary_through_the_real_binaries_rolls_back_when_an_alarm_fires() {
 
     // THEN the execution ends rolled back …
     match &outcome.status {
-        ExecutionStatus::Failed { error, .. } => assert_eq!(error, "DeploymentRolledBack"),
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(error, WorkflowError::DeploymentRolledBack.name())
+        }
         other => panic!("expected a rollback, got {other:?}\n{}", watch.log_tail()),
     }
     // … with the alias exactly as captured: version 1, 5 % still on version 2

@@ -85,6 +85,50 @@ impl From<PortError> for HandlerError {
     }
 }
 
+/// The error names the state machine raises itself, in its `Fail` states
+/// (`state-machines/deployment.asl.json`); an execution that failed carries one
+/// of them (or a [`HandlerError`] name) as its `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowError {
+    /// Prepare refused the request; nothing changed.
+    DeploymentRefused,
+    /// A reviewer rejected the deployment at an approval gate.
+    ApprovalRejected,
+    /// Nobody decided an approval gate before it expired.
+    ApprovalTimedOut,
+    /// The deployment rolled back: the alias serves what it served before.
+    DeploymentRolledBack,
+    /// The rollback itself failed: the alias needs a person.
+    RollbackFailed,
+}
+
+impl WorkflowError {
+    /// Every name the state machine raises.
+    pub const ALL: [WorkflowError; 5] = [
+        WorkflowError::DeploymentRefused,
+        WorkflowError::ApprovalRejected,
+        WorkflowError::ApprovalTimedOut,
+        WorkflowError::DeploymentRolledBack,
+        WorkflowError::RollbackFailed,
+    ];
+
+    /// The `Error` of the `Fail` state.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkflowError::DeploymentRefused => "DeploymentRefused",
+            WorkflowError::ApprovalRejected => "ApprovalRejected",
+            WorkflowError::ApprovalTimedOut => "ApprovalTimedOut",
+            WorkflowError::DeploymentRolledBack => "DeploymentRolledBack",
+            WorkflowError::RollbackFailed => "RollbackFailed",
+        }
+    }
+
+    /// The workflow error named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
 /// The seam between storage and the Step Functions contract: the one place a
 /// [`StoreError`] gets its workflow error name.
 impl From<StoreError> for HandlerError {
@@ -123,8 +167,13 @@ mod tests {
 
     #[test]
     fn no_error_name_starts_with_states() {
-        for name in HandlerError::ALL_TYPES {
+        let workflow = WorkflowError::ALL.map(WorkflowError::name);
+        for name in HandlerError::ALL_TYPES.iter().chain(&workflow) {
             assert!(!name.starts_with("States."), "{name}");
+        }
+        for error in WorkflowError::ALL {
+            assert_eq!(WorkflowError::from_name(error.name()), Some(error));
+            assert!(!HandlerError::ALL_TYPES.contains(&error.name()));
         }
         let diagnostic: Diagnostic = HandlerError::HookFailed("x".into()).into();
         assert_eq!(diagnostic.error_type, "HookFailed");
