@@ -33,7 +33,8 @@ pub struct ApprovalSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrepareOutput {
-    /// The deployment id.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): the request's
+    /// `deploymentId`, else the execution's name. Every later task carries it.
     pub deployment_id: String,
     /// The planned steps, iterated by the Map state.
     pub steps: Vec<PlanStep>,
@@ -81,7 +82,8 @@ impl HookPhase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunHooksInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
     /// Which hooks to run.
     pub phase: HookPhase,
@@ -102,19 +104,20 @@ pub struct RunHooksOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HookPayload {
-    /// The deployment.
+    /// The deployment id, as in its record and notifications.
     pub deployment_id: String,
-    /// The lifecycle phase.
+    /// The phase this call serves; its camelCase name (`beforeAllowTraffic`, …).
     pub phase: HookPhase,
-    /// The function being deployed.
+    /// The target function as the request named it (name, partial ARN or ARN).
     pub function_name: String,
-    /// The alias being moved.
+    /// The alias being moved (the request's `target.alias`).
     pub alias: String,
-    /// The version traffic moves from.
+    /// The published version the alias served when the deployment started
+    /// (its `FunctionVersion` as captured by `prepare`).
     pub current_version: String,
-    /// The version traffic moves to.
+    /// The published version traffic moves to (the request's `target.targetVersion`).
     pub target_version: String,
-    /// The step about to shift (beforeEachStep).
+    /// The 0-based index of the step about to shift (beforeEachStep only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_index: Option<usize>,
     /// The weight the step shifts to (beforeEachStep).
@@ -138,9 +141,10 @@ pub struct HookAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftTrafficInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
-    /// The step shifting.
+    /// The 0-based index of the step shifting, from the Map state's item index.
     pub step_index: usize,
     /// The weight to route to the new version; 100 promotes.
     pub weight_percent: f64,
@@ -160,9 +164,10 @@ pub struct ShiftTrafficOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckHealthInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
-    /// The step being held (absent while baking).
+    /// The 0-based index of the step being held (absent while baking).
     #[serde(default)]
     pub step_index: Option<usize>,
     /// The watch that just waited; the output is the next one.
@@ -174,9 +179,9 @@ pub struct CheckHealthInput {
 pub enum Outcome {
     /// All traffic on the new version.
     Succeeded,
-    /// The alias was restored.
+    /// The alias serves exactly what it served before the deployment.
     RolledBack,
-    /// The rollback itself failed.
+    /// Restoring the alias failed; it needs a person (see the record).
     Failed,
 }
 
@@ -184,9 +189,10 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FinalizeInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
-    /// How it ended.
+    /// How it ended, chosen by the state machine's path (success or a Catch).
     pub outcome: Outcome,
     /// Why, when it did not succeed.
     #[serde(default)]
@@ -197,9 +203,9 @@ pub struct FinalizeInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusOutput {
-    /// The deployment.
+    /// The deployment id the call was given.
     pub deployment_id: String,
-    /// Its status now.
+    /// The record's status after the call, as stored in S3.
     pub status: crate::record::DeploymentStatus,
 }
 
@@ -207,9 +213,10 @@ pub struct StatusOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
-    /// What made it roll back, as caught by the state machine.
+    /// What made it roll back: the `Error`/`Cause` a Catch put at `$.failure`.
     #[serde(default)]
     pub failure: Option<Failure>,
 }
@@ -218,9 +225,10 @@ pub struct RollbackInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestApprovalInput {
-    /// The deployment.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
+    /// as `prepare` returned it.
     pub deployment_id: String,
-    /// The step waiting behind the gate.
+    /// The 0-based index of the step waiting behind the gate.
     pub step_index: usize,
     /// The weight that step will shift to.
     pub weight_percent: f64,
@@ -236,7 +244,8 @@ pub struct ApprovalDecision {
     pub approved: bool,
     /// Who decided (the reviewers whose decisions met the quorum, or the rejecter).
     pub decided_by: Vec<String>,
-    /// The approval id.
+    /// The approval record's id (`deployments/<id>/approvals/<approval id>.json`),
+    /// as `request-approval` created it.
     pub approval_id: String,
 }
 

@@ -15,9 +15,9 @@ pub enum HandlerError {
     /// Another deployment holds the alias.
     #[error("{function}:{alias} is being deployed by {holder}; wait for it to end or abort it")]
     DeploymentLocked {
-        /// The function.
+        /// The function as the request named it.
         function: String,
-        /// The alias.
+        /// The alias the lock is for.
         alias: String,
         /// The deployment holding the lock.
         holder: String,
@@ -31,7 +31,7 @@ pub enum HandlerError {
     /// A lifecycle hook failed or answered Failed.
     #[error("{0}")]
     HookFailed(String),
-    /// The smoke test raised.
+    /// The smoke test (one invocation of the new version) raised an error.
     #[error("{0}")]
     SmokeTestFailed(String),
     /// A conditional write kept losing to concurrent writers.

@@ -160,7 +160,7 @@ pub trait ObjectStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
-    /// The topic to publish to.
+    /// The SNS topic ARN: the request's `notify.topicArn`, else the stack's topic.
     pub topic_arn: String,
     /// The e-mail subject (SNS limits it to 100 characters).
     pub subject: String,
@@ -254,7 +254,7 @@ pub struct Services {
     pub health: Arc<dyn HealthSource>,
     /// Task-token callbacks.
     pub workflow: Arc<dyn WorkflowCallback>,
-    /// The time.
+    /// The time: the wall clock on AWS, a virtual clock in local runs and tests.
     pub clock: Arc<dyn Clock>,
     /// Settings read once from the environment.
     pub settings: Settings,

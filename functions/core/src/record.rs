@@ -71,7 +71,7 @@ pub enum EventKind {
     Started,
     /// The smoke test passed or failed.
     SmokeTest,
-    /// A hook answered.
+    /// A hook or smoke test answered (passed or failed).
     Hook,
     /// Reviewers were asked to approve.
     ApprovalRequested,
@@ -79,11 +79,11 @@ pub enum EventKind {
     ApprovalDecided,
     /// Traffic moved.
     StepShifted,
-    /// A health check ran.
+    /// A health check ran; the event's message holds its verdict and numbers.
     HealthChecked,
-    /// The alias was restored.
+    /// The alias was set back to the state captured before the first shift.
     RolledBack,
-    /// The deployment ended.
+    /// The deployment reached a terminal status; the lock was released.
     Finished,
 }
 
@@ -105,14 +105,15 @@ pub struct TimelineEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentRecord {
-    /// The deployment id.
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): the request's
+    /// `deploymentId`, else the execution's name; the record's key holds it.
     pub deployment_id: String,
     /// The Step Functions execution (or local run) that drives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
-    /// The request as accepted.
+    /// The deployment request as `prepare` parsed and accepted it.
     pub request: DeploymentRequest,
-    /// The validated plan.
+    /// The plan `prepare` computed from the request's strategy and options.
     pub plan: Plan,
     /// The alias before the first shift, restored exactly on rollback.
     pub captured_alias: AliasState,
@@ -120,7 +121,7 @@ pub struct DeploymentRecord {
     pub status: DeploymentStatus,
     /// Share of traffic on the new version now.
     pub current_weight_percent: f64,
-    /// The step last shifted to.
+    /// The 0-based index of the step `shift-traffic` last completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_step: Option<usize>,
     /// Why it failed or rolled back.
@@ -187,11 +188,11 @@ pub struct LockRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
-    /// The deployment id.
+    /// The deployment id, as in `deployments/<id>/record.json`.
     pub deployment_id: String,
-    /// The version moved to.
+    /// The published version traffic moved (or was moving) to.
     pub target_version: String,
-    /// The version moved from.
+    /// The version the alias served when the deployment started.
     pub previous_version: String,
     /// Where it stands (as of the last index write).
     pub status: DeploymentStatus,
