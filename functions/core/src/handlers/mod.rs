@@ -1,8 +1,9 @@
 //! Handlers: one plain async function per Lambda, over [`Services`].
 //!
 //! Each takes its typed input and returns its typed output or a
-//! [`HandlerError`] whose name the state machine matches on. Binaries and the
-//! local interpreter call them through [`dispatch`].
+//! [`HandlerError`] whose name the state machine matches on. Each Lambda binary
+//! calls its own handler directly; the local interpreter, which runs tasks by
+//! function, goes through [`dispatch`].
 
 mod finalize;
 mod health;
