@@ -83,7 +83,8 @@ impl FsObjectStore {
         let _guard = self.exclusive()?;
         let current = Self::read_now(&path)?;
         condition.check(key, current.as_ref().map(|found| found.etag.as_str()))?;
-        let parent = path.parent().expect("keys have a parent below the root");
+        // `path_of` joins a non-empty key to the root, so there is always a parent.
+        let parent = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(parent).map_err(|e| io("create directory", e))?;
         let temporary = parent.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
         let mut file = File::create(&temporary).map_err(|e| io("create temporary file", e))?;

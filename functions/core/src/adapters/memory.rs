@@ -6,7 +6,7 @@
 //! traffic generator so health checks see real per-version counts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::content_etag as etag_of;
 use async_trait::async_trait;
@@ -17,6 +17,13 @@ use crate::ports::{
     Notifier, ObjectStore, PortError, StoredObject, VersionMetrics, WorkflowCallback,
     WriteCondition,
 };
+
+/// Lock `mutex`, also after another thread panicked while holding it: every
+/// state here stays consistent between statements, so a poisoned lock (a test
+/// that failed mid-call) must not turn every later call into a second panic.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// An [`ObjectStore`] in memory with S3's conditional-write semantics.
 #[derive(Debug, Default)]
@@ -32,22 +39,17 @@ impl MemoryStore {
 
     /// Every key, for assertions.
     pub fn keys(&self) -> Vec<String> {
-        self.objects.lock().unwrap().keys().cloned().collect()
+        locked(&self.objects).keys().cloned().collect()
     }
 }
 
 #[async_trait]
 impl ObjectStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
-        Ok(self
-            .objects
-            .lock()
-            .unwrap()
-            .get(key)
-            .map(|body| StoredObject {
-                body: body.clone(),
-                etag: etag_of(body),
-            }))
+        Ok(locked(&self.objects).get(key).map(|body| StoredObject {
+            body: body.clone(),
+            etag: etag_of(body),
+        }))
     }
 
     async fn put(
@@ -56,7 +58,7 @@ impl ObjectStore for MemoryStore {
         body: Vec<u8>,
         condition: WriteCondition,
     ) -> Result<String, PortError> {
-        let mut objects = self.objects.lock().unwrap();
+        let mut objects = locked(&self.objects);
         let current = objects.get(key).map(|b| etag_of(b));
         condition.check(key, current.as_deref())?;
         let etag = etag_of(&body);
@@ -65,7 +67,7 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
-        let mut objects = self.objects.lock().unwrap();
+        let mut objects = locked(&self.objects);
         let current = objects.get(key).map(|b| etag_of(b));
         WriteCondition::check_delete(key, if_match, current.as_deref())?;
         objects.remove(key);
@@ -73,10 +75,7 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
-        Ok(self
-            .objects
-            .lock()
-            .unwrap()
+        Ok(locked(&self.objects)
             .keys()
             .filter(|k| k.starts_with(prefix))
             .cloned()
@@ -100,18 +99,18 @@ impl ManualClock {
 
     /// Move the clock forward.
     pub fn advance(&self, by: Duration) {
-        *self.now.lock().unwrap() += by;
+        *locked(&self.now) += by;
     }
 
     /// Set the clock.
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.now.lock().unwrap() = to;
+        *locked(&self.now) = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap()
+        *locked(&self.now)
     }
 }
 
@@ -184,7 +183,7 @@ impl SimulatedFleet {
 
     /// Publish versions `1..=latest` of `function` and point `alias` at `live`.
     pub fn add_function(&self, function: &str, latest: u32, alias: &str, live: &str) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         let f = state.functions.entry(name_of(function)).or_default();
         f.versions.extend((1..=latest).map(|v| v.to_string()));
         f.aliases.insert(
@@ -199,7 +198,7 @@ impl SimulatedFleet {
 
     /// Set an alias's routing directly (as someone outside shiftgate would).
     pub fn set_alias(&self, function: &str, alias: &str, to: AliasState) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         state
             .functions
             .entry(name_of(function))
@@ -210,7 +209,7 @@ impl SimulatedFleet {
 
     /// A hook or smoke-test function and how it answers.
     pub fn add_hook(&self, function: &str, behaviour: Behaviour) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         let f = state.functions.entry(name_of(function)).or_default();
         f.versions.insert("1".into());
         f.behaviour = Some(behaviour);
@@ -218,7 +217,7 @@ impl SimulatedFleet {
 
     /// Make `version` of `function` fail this fraction of its requests.
     pub fn set_failure_rate(&self, function: &str, version: &str, rate: f64) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         let f = state.functions.entry(name_of(function)).or_default();
         f.failure
             .insert(version.to_string(), (rate.clamp(0.0, 1.0), 0.0));
@@ -226,9 +225,7 @@ impl SimulatedFleet {
 
     /// Put an alarm in ALARM (`true`) or OK.
     pub fn set_alarm(&self, name: &str, in_alarm: bool) {
-        self.state
-            .lock()
-            .unwrap()
+        locked(&self.state)
             .alarms
             .insert(name.to_string(), in_alarm);
     }
@@ -239,7 +236,7 @@ impl SimulatedFleet {
     /// sends exactly one request in ten to the new version.
     pub fn serve(&self, function: &str, alias: &str) -> Result<ServedRequest, PortError> {
         let at = self.clock.now();
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         let name = name_of(function);
         let counter = {
             let c = state
@@ -294,7 +291,7 @@ impl SimulatedFleet {
 
     /// The alias as it is now (for assertions and the live view).
     pub fn alias(&self, function: &str, alias: &str) -> Option<AliasState> {
-        let state = self.state.lock().unwrap();
+        let state = locked(&self.state);
         state
             .functions
             .get(&name_of(function))
@@ -303,22 +300,19 @@ impl SimulatedFleet {
 
     /// Every alias write, in order: (function, alias, state written).
     pub fn alias_writes(&self) -> Vec<(String, String, AliasState)> {
-        self.state.lock().unwrap().alias_writes.clone()
+        locked(&self.state).alias_writes.clone()
     }
 
     /// Every invocation of a hook or smoke test: (function, qualifier, payload).
     pub fn invocations(&self) -> Vec<(String, Option<String>, serde_json::Value)> {
-        self.state.lock().unwrap().invocations.clone()
+        locked(&self.state).invocations.clone()
     }
 
     /// Requests served per version: version → (requests, failures).
     pub fn served_by_version(&self, function: &str) -> BTreeMap<String, (u64, u64)> {
         let name = name_of(function);
         let mut counts = BTreeMap::new();
-        for r in self
-            .state
-            .lock()
-            .unwrap()
+        for r in locked(&self.state)
             .served
             .iter()
             .filter(|r| r.function == name)
@@ -345,7 +339,7 @@ impl AliasControl for SimulatedFleet {
         function_version: &str,
         additional_version_weights: &BTreeMap<String, f64>,
     ) -> Result<AliasState, PortError> {
-        let mut state = self.state.lock().unwrap();
+        let mut state = locked(&self.state);
         let name = name_of(function_name);
         let f = state
             .functions
@@ -385,7 +379,7 @@ impl AliasControl for SimulatedFleet {
     }
 
     async fn version_exists(&self, function_name: &str, version: &str) -> Result<bool, PortError> {
-        let state = self.state.lock().unwrap();
+        let state = locked(&self.state);
         Ok(state
             .functions
             .get(&name_of(function_name))
@@ -403,7 +397,7 @@ impl FunctionInvoker for SimulatedFleet {
     ) -> Result<InvocationResult, PortError> {
         let name = name_of(function);
         let behaviour = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = locked(&self.state);
             state
                 .invocations
                 .push((name.clone(), qualifier.map(str::to_string), payload.clone()));
@@ -417,14 +411,11 @@ impl FunctionInvoker for SimulatedFleet {
             // A deployed function invoked directly (a smoke test) serves one request.
             None => {
                 let version = qualifier.unwrap_or("$LATEST").to_string();
-                let failed = {
-                    let mut state = self.state.lock().unwrap();
-                    let f = state.functions.get_mut(&name).expect("checked above");
-                    match f.failure.get_mut(&version) {
-                        Some((rate, _)) => *rate >= 1.0,
-                        None => false,
-                    }
-                };
+                let failed = locked(&self.state)
+                    .functions
+                    .get(&name)
+                    .and_then(|f| f.failure.get(&version))
+                    .is_some_and(|(rate, _)| *rate >= 1.0);
                 if failed {
                     Ok(InvocationResult {
                         function_error: Some("Unhandled".into()),
@@ -452,7 +443,7 @@ impl FunctionInvoker for SimulatedFleet {
 #[async_trait]
 impl HealthSource for SimulatedFleet {
     async fn alarms_in_alarm(&self, alarm_names: &[String]) -> Result<Vec<String>, PortError> {
-        let state = self.state.lock().unwrap();
+        let state = locked(&self.state);
         Ok(alarm_names
             .iter()
             .filter(|name| state.alarms.get(*name).copied().unwrap_or(false))
@@ -469,7 +460,7 @@ impl HealthSource for SimulatedFleet {
         end: DateTime<Utc>,
     ) -> Result<VersionMetrics, PortError> {
         let name = name_of(function_name);
-        let state = self.state.lock().unwrap();
+        let state = locked(&self.state);
         let mut metrics = VersionMetrics::default();
         for r in state.served.iter().filter(|r| {
             r.function == name
@@ -494,14 +485,14 @@ pub struct RecordingNotifier {
 impl RecordingNotifier {
     /// Everything published so far.
     pub fn published(&self) -> Vec<Notification> {
-        self.published.lock().unwrap().clone()
+        locked(&self.published).clone()
     }
 }
 
 #[async_trait]
 impl Notifier for RecordingNotifier {
     async fn publish(&self, notification: &Notification) -> Result<String, PortError> {
-        let mut published = self.published.lock().unwrap();
+        let mut published = locked(&self.published);
         published.push(notification.clone());
         Ok(format!("message-{}", published.len()))
     }
@@ -525,7 +516,7 @@ pub struct RecordingCallback {
 impl RecordingCallback {
     /// Every callback so far.
     pub fn calls(&self) -> Vec<Callback> {
-        self.calls.lock().unwrap().clone()
+        locked(&self.calls).clone()
     }
 }
 
@@ -536,10 +527,7 @@ impl WorkflowCallback for RecordingCallback {
         task_token: &str,
         output: &serde_json::Value,
     ) -> Result<(), PortError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(Callback::Success(task_token.into(), output.clone()));
+        locked(&self.calls).push(Callback::Success(task_token.into(), output.clone()));
         Ok(())
     }
 
@@ -549,7 +537,7 @@ impl WorkflowCallback for RecordingCallback {
         error: &str,
         cause: &str,
     ) -> Result<(), PortError> {
-        self.calls.lock().unwrap().push(Callback::Failure(
+        locked(&self.calls).push(Callback::Failure(
             task_token.into(),
             error.into(),
             cause.into(),

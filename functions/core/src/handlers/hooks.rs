@@ -106,7 +106,9 @@ pub async fn run_hooks(
         step_index: input.step_index,
         weight_percent: step.map(|s| s.weight_percent),
     };
-    let payload = serde_json::to_value(&payload).expect("hook payload serializes");
+    let payload = serde_json::to_value(&payload).map_err(|e| {
+        HandlerError::DependencyFailed(format!("the hook payload did not serialize: {e}"))
+    })?;
     for hook in hooks_of(&record, input.phase, input.step_index) {
         let outcome = match services.functions.invoke(&hook, None, &payload).await {
             Ok(result) => failure_of(&hook, &result),
