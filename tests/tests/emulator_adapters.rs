@@ -174,7 +174,7 @@ async fn lock_and_record_live_in_s3_with_conditional_writes() {
         .is_none());
 
     // AND the lock is re-entrant for its holder
-    store::acquire_lock(store, "checkout", "live", "d-one", Utc::now())
+    store::acquire_lock(store, "checkout", "live", "d-one", None, Utc::now())
         .await
         .expect("re-entrant");
 

@@ -178,10 +178,16 @@ impl DeploymentRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LockRecord {
-    /// The deployment holding the alias.
+    /// The deployment id holding the alias (its record is `deployments/<id>/record.json`).
     pub deployment_id: String,
-    /// When it took the lock.
+    /// When it took the lock (the taker's clock, UTC).
     pub acquired_at: DateTime<Utc>,
+    /// The execution ARN on AWS, or the local run's id, that took the lock: a
+    /// retry of that execution may take it again; any other start is refused,
+    /// also one that reuses the deployment id. Absent in locks taken outside a
+    /// workflow (a direct invocation) and in locks written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// A line of the history index, for listing deployments of an alias.

@@ -163,43 +163,55 @@ where
     }
 }
 
-/// Take the alias lock for `deployment_id`.
+/// Take the alias lock for `deployment_id`, started by `execution_id`; returns
+/// the lock's ETag, which [`release_own_lock`] needs.
 ///
-/// Re-entrant (the holder may take it again, so a retried `prepare` works), and
-/// a lock left by a deployment that has ended (or never recorded) is taken over.
+/// Only the same execution of the same deployment takes a lock it holds again
+/// (a retried `prepare`); a start that reuses the deployment id from another
+/// execution is refused like any other. A lock left by a deployment that has
+/// ended (or never recorded) is taken over.
 pub async fn acquire_lock(
     store: &dyn ObjectStore,
     function: &str,
     alias: &str,
     deployment_id: &str,
+    execution_id: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<String, StoreError> {
     let key = keys::lock(function, alias);
     let lock = LockRecord {
         deployment_id: deployment_id.to_string(),
         acquired_at: now,
+        execution_id: execution_id.map(str::to_string),
     };
     let mut retries = ConflictRetries::new(&key);
     loop {
         retries.next_attempt()?;
         match write(store, &key, &lock, WriteCondition::IfAbsent).await {
-            Ok(_) => return Ok(()),
+            Ok(etag) => return Ok(etag),
             Err(PortError::Conflict(_)) => {}
             Err(other) => return Err(other.into()),
         }
         let Some((holder, etag)) = read::<LockRecord>(store, &key).await? else {
             continue; // released meanwhile: try again
         };
-        if holder.deployment_id == deployment_id {
-            return Ok(());
+        if holder.deployment_id == deployment_id && holder.execution_id == lock.execution_id {
+            return Ok(etag);
         }
-        let stale =
-            match read::<DeploymentRecord>(store, &keys::record(&holder.deployment_id)).await? {
-                Some((record, _)) => record.status.is_terminal(),
-                // A holder without a record crashed between locking and recording,
-                // but give it a minute: it may be writing the record right now.
-                None => now.signed_duration_since(holder.acquired_at).num_seconds() > 60,
-            };
+        let stale = match read::<DeploymentRecord>(store, &keys::record(&holder.deployment_id))
+            .await?
+        {
+            // The record of that id may be another execution's: only the
+            // holder's own record says whether the holder has ended.
+            Some((record, _))
+                if holder.execution_id.is_none() || record.execution_id == holder.execution_id =>
+            {
+                record.status.is_terminal()
+            }
+            // A holder without a record crashed between locking and recording,
+            // but give it a minute: it may be writing the record right now.
+            _ => now.signed_duration_since(holder.acquired_at).num_seconds() > 60,
+        };
         if !stale {
             return Err(StoreError::Locked {
                 function: function.to_string(),
@@ -208,10 +220,25 @@ pub async fn acquire_lock(
             });
         }
         match write(store, &key, &lock, WriteCondition::IfMatch(etag)).await {
-            Ok(_) => return Ok(()),
+            Ok(etag) => return Ok(etag),
             Err(PortError::Conflict(_)) => continue,
             Err(other) => return Err(other.into()),
         }
+    }
+}
+
+/// Release the alias lock exactly as this caller wrote it (`etag` from
+/// [`acquire_lock`]): a lock another start has taken since is never touched.
+pub async fn release_own_lock(
+    store: &dyn ObjectStore,
+    function: &str,
+    alias: &str,
+    etag: &str,
+) -> Result<(), StoreError> {
+    match store.delete(&keys::lock(function, alias), Some(etag)).await {
+        // Gone or changed meanwhile: it is no longer ours to delete.
+        Ok(()) | Err(PortError::NotFound(_)) | Err(PortError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -229,12 +256,7 @@ pub async fn release_lock(
     if holder.deployment_id != deployment_id {
         return Ok(());
     }
-    match store.delete(&key, Some(&etag)).await {
-        Ok(()) | Err(PortError::NotFound(_)) => Ok(()),
-        // Changed meanwhile: it is no longer ours to delete.
-        Err(PortError::Conflict(_)) => Ok(()),
-        Err(other) => Err(other.into()),
-    }
+    release_own_lock(store, function, alias, &etag).await
 }
 
 /// Who holds the alias lock, if anyone.

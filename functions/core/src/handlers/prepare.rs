@@ -7,7 +7,7 @@ use crate::plan::Watch;
 use crate::ports::Services;
 use crate::record::{keys, DeploymentRecord, DeploymentStatus, EventKind};
 use crate::request::{validate_deployment_id, DeploymentRequest};
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// The deployment id: the request's, else the execution's name, else a new one.
 fn deployment_id(request: &DeploymentRequest, execution_id: Option<&str>) -> String {
@@ -39,16 +39,6 @@ pub async fn prepare(
     let target = request.target.clone();
     let store = services.store.as_ref();
 
-    // A retried prepare (the Lambda ran but its answer was lost) answers again.
-    if let Some((existing, _)) = store::read::<DeploymentRecord>(store, &keys::record(&id)).await? {
-        if existing.execution_id == input.execution_id && existing.request == request {
-            return Ok(output(&existing, &request));
-        }
-        return Err(HandlerError::InvalidRequest(format!(
-            "deployment id {id} is already used"
-        )));
-    }
-
     if !services
         .aliases
         .version_exists(&target.function_name, &target.target_version)
@@ -61,9 +51,20 @@ pub async fn prepare(
     }
 
     let now = services.clock.now();
-    store::acquire_lock(store, &target.function_name, &target.alias, &id, now).await?;
-    match record_start(services, &id, request.clone(), plan, input.execution_id).await {
-        Ok(record) => {
+    let execution_id = input.execution_id;
+    // The lock decides which of racing starts runs; everything after it that
+    // fails releases exactly the lock this start wrote, never another's.
+    let lock = store::acquire_lock(
+        store,
+        &target.function_name,
+        &target.alias,
+        &id,
+        execution_id.as_deref(),
+        now,
+    )
+    .await?;
+    match start(services, &id, &request, plan, execution_id).await {
+        Ok(Started::New(record)) => {
             tracing::info!(deployment_id = %id, function = %target.function_name, alias = %target.alias, "deployment started");
             let details = format!("Plan: {}", describe_plan(&record));
             notify::lifecycle(
@@ -76,11 +77,41 @@ pub async fn prepare(
             .await;
             Ok(output(&record, &request))
         }
+        Ok(Started::Again(record)) => Ok(output(&record, &request)),
         Err(error) => {
-            store::release_lock(store, &target.function_name, &target.alias, &id).await?;
+            store::release_own_lock(store, &target.function_name, &target.alias, &lock).await?;
             Err(error)
         }
     }
+}
+
+/// What a start under the lock found.
+enum Started {
+    /// A new deployment record.
+    New(DeploymentRecord),
+    /// This execution's own record: a retried prepare (the Lambda ran but its
+    /// answer was lost) answers again.
+    Again(DeploymentRecord),
+}
+
+async fn start(
+    services: &Services,
+    id: &str,
+    request: &DeploymentRequest,
+    plan: crate::plan::Plan,
+    execution_id: Option<String>,
+) -> Result<Started, HandlerError> {
+    let store = services.store.as_ref();
+    if let Some((existing, _)) = store::read::<DeploymentRecord>(store, &keys::record(id)).await? {
+        if existing.execution_id == execution_id && &existing.request == request {
+            return Ok(Started::Again(existing));
+        }
+        // A deployment id names one deployment: a collision is refused, never merged.
+        return Err(StoreError::IdTaken(id.to_string()).into());
+    }
+    record_start(services, id, request.clone(), plan, execution_id)
+        .await
+        .map(Started::New)
 }
 
 async fn record_start(
@@ -167,8 +198,11 @@ fn output(record: &DeploymentRecord, request: &DeploymentRequest) -> PrepareOutp
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::handlers::testing::{request_json, Harness};
+    use crate::ports::{ObjectStore, PortError, StoredObject, WriteCondition};
 
     #[tokio::test]
     async fn prepare_captures_the_alias_records_and_locks() {
@@ -244,5 +278,159 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// A store that yields to the scheduler around every call, so racing
+    /// starts on a multi-threaded runtime interleave their reads and writes.
+    struct Interleaving(Arc<crate::adapters::memory::MemoryStore>);
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Interleaving {
+        async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
+            tokio::task::yield_now().await;
+            let object = self.0.get(key).await;
+            tokio::task::yield_now().await;
+            object
+        }
+        async fn put(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            condition: WriteCondition,
+        ) -> Result<String, PortError> {
+            tokio::task::yield_now().await;
+            self.0.put(key, body, condition).await
+        }
+        async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
+            tokio::task::yield_now().await;
+            self.0.delete(key, if_match).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
+            self.0.list(prefix).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_ten_racing_starts_exactly_one_runs_and_the_others_never_touch_its_lock() {
+        for shared_id in [false, true] {
+            for round in 0..20 {
+                // GIVEN an idle alias, and ten executions starting it at once
+                // (with one deploymentId for all of them, or each its own)
+                let h = Harness::new();
+                let mut services = h.services.clone();
+                services.store = Arc::new(Interleaving(h.store.clone()));
+                let tasks: Vec<_> = (0..10)
+                    .map(|n| {
+                        let services = services.clone();
+                        let mut request = request_json("Canary10Percent5Minutes");
+                        if shared_id {
+                            request["deploymentId"] = "release-42".into();
+                        }
+                        tokio::spawn(async move {
+                            prepare(
+                                &services,
+                                PrepareInput {
+                                    request,
+                                    execution_id: Some(format!(
+                                        "arn:aws:states:us-east-1:123456789012:execution:shiftgate:race-{n}"
+                                    )),
+                                },
+                            )
+                            .await
+                        })
+                    })
+                    .collect();
+                let mut winners = Vec::new();
+                let mut refusals = Vec::new();
+                for task in tasks {
+                    match task.await.unwrap() {
+                        Ok(out) => winners.push(out.deployment_id),
+                        Err(error) => refusals.push(error),
+                    }
+                }
+                // THEN one runs; nine are refused as locked, naming the winner
+                let context = format!("shared id: {shared_id}, round {round}");
+                assert_eq!(winners.len(), 1, "{context}: {refusals:?}");
+                let winner = &winners[0];
+                for refusal in &refusals {
+                    assert!(
+                        matches!(refusal, HandlerError::DeploymentLocked { holder, .. } if holder == winner),
+                        "{context}: {refusal:?}"
+                    );
+                }
+                // AND the winner's lock and record are intact
+                let lock = store::lock_holder(h.services.store.as_ref(), "checkout", "live")
+                    .await
+                    .unwrap()
+                    .expect("the winner holds the lock");
+                assert_eq!(&lock.deployment_id, winner, "{context}");
+                let (record, _) = store::load_record(h.services.store.as_ref(), winner)
+                    .await
+                    .unwrap();
+                assert_eq!(record.execution_id, lock.execution_id, "{context}");
+                assert_eq!(record.status, DeploymentStatus::InProgress, "{context}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deployment_id_used_before_is_refused_and_frees_the_lock_it_took() {
+        // GIVEN a deployment that ran to its end under the id release-42
+        let h = Harness::new();
+        let mut request = request_json("AllAtOnce");
+        request["deploymentId"] = "release-42".into();
+        h.prepare(request.clone()).await.unwrap();
+        store::update_record(h.services.store.as_ref(), "release-42", |r| {
+            r.status = DeploymentStatus::Succeeded;
+        })
+        .await
+        .unwrap();
+        store::release_lock(h.services.store.as_ref(), "checkout", "live", "release-42")
+            .await
+            .unwrap();
+        let (before, _) = store::load_record(h.services.store.as_ref(), "release-42")
+            .await
+            .unwrap();
+        // WHEN another execution starts with the same id
+        let err = h.prepare(request).await.unwrap_err();
+        // THEN it is refused, the old record is untouched and the alias is free
+        assert_eq!(err.error_type(), "InvalidRequest");
+        assert!(
+            err.to_string().contains("release-42 is already used"),
+            "{err}"
+        );
+        let (after, _) = store::load_record(h.services.store.as_ref(), "release-42")
+            .await
+            .unwrap();
+        assert_eq!(after, before);
+        assert!(
+            store::lock_holder(h.services.store.as_ref(), "checkout", "live")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retried_prepare_of_the_same_execution_answers_again_without_a_second_deployment() {
+        let h = Harness::new();
+        let input = PrepareInput {
+            request: request_json("Canary10Percent5Minutes"),
+            execution_id: Some(
+                "arn:aws:states:us-east-1:123456789012:execution:shiftgate:once".into(),
+            ),
+        };
+        let first = prepare(&h.services, input.clone()).await.unwrap();
+        let keys = h.store.keys();
+        let second = prepare(&h.services, input).await.unwrap();
+        assert_eq!(first, second);
+        assert_eq!(h.store.keys(), keys);
+        let started = h
+            .notifier
+            .published()
+            .iter()
+            .filter(|n| n.attributes["kind"] == "started")
+            .count();
+        assert_eq!(started, 1);
     }
 }

@@ -313,8 +313,8 @@ fn prepare_input(request: serde_json::Value, execution: &str) -> PrepareInput {
 fn prepare_script(weights: &'static [(&'static str, f64)]) -> Script {
     Script {
         s3: vec![
-            s3_missing(RECORD),
             s3_put(LOCK, "\"lock-1\""),
+            s3_missing(RECORD),
             s3_put(RECORD, "\"rec-1\""),
             s3_put(HISTORY, "\"hist-1\""),
         ],
@@ -354,9 +354,9 @@ async fn prepare_checks_the_version_locks_captures_records_indexes_and_notifies(
     assert_eq!(
         transcript(&recorder),
         lines(&[
-            "S3 GetObject deployments/dep-1/record.json",
             "Lambda GetFunctionConfiguration checkout Qualifier=8",
             "S3 PutObject locks/checkout/live.json If-None-Match: *",
+            "S3 GetObject deployments/dep-1/record.json",
             "Lambda GetAlias checkout:live",
             "S3 PutObject deployments/dep-1/record.json If-None-Match: *",
             "S3 PutObject history/checkout/live/20261122T120000Z-dep-1.json",
@@ -421,12 +421,12 @@ async fn prepare_is_refused_while_another_deployment_holds_the_alias() {
     let lock = serde_json::to_vec(&LockRecord {
         deployment_id: "dep-0".into(),
         acquired_at: started() - chrono::Duration::minutes(5),
+        execution_id: None,
     })
     .expect("serializes");
     let recorder = Recorder::default();
     let script = Script {
         s3: vec![
-            s3_missing(RECORD),
             s3_put_refused(LOCK),
             s3_get(LOCK, &lock, "\"lock-0\""),
             s3_get("deployments/dep-0/record.json", &other, "\"rec-0\""),
@@ -452,7 +452,6 @@ async fn prepare_is_refused_while_another_deployment_holds_the_alias() {
     assert_eq!(
         sent,
         lines(&[
-            "S3 GetObject deployments/dep-1/record.json",
             "Lambda GetFunctionConfiguration checkout Qualifier=8",
             "S3 PutObject locks/checkout/live.json If-None-Match: *",
             "S3 GetObject locks/checkout/live.json",
@@ -469,16 +468,10 @@ async fn prepare_is_refused_while_another_deployment_holds_the_alias() {
 async fn prepare_releases_its_lock_when_it_fails_after_taking_it() {
     // GIVEN the alias already serves version 8
     let recorder = Recorder::default();
-    let lock = serde_json::to_vec(&LockRecord {
-        deployment_id: ID.into(),
-        acquired_at: started(),
-    })
-    .expect("serializes");
     let script = Script {
         s3: vec![
-            s3_missing(RECORD),
             s3_put(LOCK, "\"lock-1\""),
-            s3_get(LOCK, &lock, "\"lock-1\""),
+            s3_missing(RECORD),
             s3_delete(LOCK),
         ],
         lambda: vec![version_published("8"), alias_at("8", &[])],
@@ -496,11 +489,10 @@ async fn prepare_releases_its_lock_when_it_fails_after_taking_it() {
     assert_eq!(
         transcript(&recorder),
         lines(&[
-            "S3 GetObject deployments/dep-1/record.json",
             "Lambda GetFunctionConfiguration checkout Qualifier=8",
             "S3 PutObject locks/checkout/live.json If-None-Match: *",
+            "S3 GetObject deployments/dep-1/record.json",
             "Lambda GetAlias checkout:live",
-            "S3 GetObject locks/checkout/live.json",
             "S3 DeleteObject locks/checkout/live.json If-Match: \"lock-1\"",
         ])
     );
@@ -943,6 +935,7 @@ async fn finalize_records_the_end_releases_the_lock_indexes_and_notifies() {
     let lock = serde_json::to_vec(&LockRecord {
         deployment_id: ID.into(),
         acquired_at: started(),
+        execution_id: None,
     })
     .expect("serializes");
     let ended = started() + chrono::Duration::minutes(12);
