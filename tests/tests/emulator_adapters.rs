@@ -173,10 +173,31 @@ async fn lock_and_record_live_in_s3_with_conditional_writes() {
         .await
         .is_none());
 
-    // AND the lock is re-entrant for its holder
-    store::acquire_lock(store, "checkout", "live", "d-one", None, Utc::now())
-        .await
-        .expect("re-entrant");
+    // AND the lock is re-entrant for its holder's execution, and for it alone
+    let holder_execution = prepare_input("d-one", "1").execution_id;
+    store::acquire_lock(
+        store,
+        "checkout",
+        "live",
+        "d-one",
+        holder_execution.as_deref(),
+        Utc::now(),
+    )
+    .await
+    .expect("re-entrant");
+    let same_id_elsewhere = store::acquire_lock(
+        store,
+        "checkout",
+        "live",
+        "d-one",
+        Some("arn:aws:states:us-east-1:123456789012:execution:shiftgate-deployment:other"),
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(same_id_elsewhere, Err(store::StoreError::Locked { .. })),
+        "{same_id_elsewhere:?}"
+    );
 
     // AND a record id cannot be created twice (If-None-Match)
     let (loaded, _) = store::load_record(store, "d-one").await.expect("load");
