@@ -168,7 +168,7 @@ fn output(record: &DeploymentRecord, request: &DeploymentRequest) -> PrepareOutp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     #[tokio::test]
     async fn prepare_captures_the_alias_records_and_locks() {

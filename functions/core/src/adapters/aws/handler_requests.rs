@@ -38,7 +38,7 @@ use aws_smithy_mocks::{mock, Rule};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 
-use super::test_support::{mocks, test_sdk_config, Recorder, SentRequest};
+use crate::testing::aws::{mocks, test_sdk_config, Recorder, SentRequest};
 use super::{
     cloudwatch, lambda, s3, sfn, sns, CloudWatchHealth, LambdaAliases, LambdaInvoker,
     S3ObjectStore, SnsNotifier, StepFunctionsCallback,
@@ -49,7 +49,7 @@ use crate::contracts::{
     CheckHealthInput, FinalizeInput, HookPhase, Outcome, PrepareInput, RequestApprovalInput,
     RollbackInput, RunHooksInput, ShiftTrafficInput,
 };
-use crate::handlers::testing::{request_json, TOPIC};
+use crate::testing::{request_json, TOPIC};
 use crate::handlers::{check_health, finalize, prepare, rollback, run_hooks, shift_traffic};
 use crate::plan::Watch;
 use crate::ports::{Services, Settings};
