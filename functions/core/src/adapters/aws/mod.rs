@@ -23,8 +23,6 @@ use crate::ports::{Services, Settings, SystemClock};
 
 pub mod cloudwatch;
 mod error;
-#[cfg(test)]
-mod handler_requests;
 pub mod lambda;
 pub mod s3;
 pub mod sfn;
