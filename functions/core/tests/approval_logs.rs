@@ -8,14 +8,9 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
-use shiftgate_core::adapters::memory::ManualClock;
 use shiftgate_core::approval_page::handle;
-use shiftgate_core::contracts::{PrepareInput, RequestApprovalInput};
 use shiftgate_core::testing::function_url::body_text as text;
-use shiftgate_core::testing::links::{issued_links, IssuedLink};
-use shiftgate_core::testing::{
-    stack_settings, start, FunctionUrlRequest, MemoryServices, APPROVAL_BASE_URL,
-};
+use shiftgate_core::testing::{FunctionUrlRequest, Harness, IssuedLink};
 
 const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAtoken-for-the-log-test";
 
@@ -47,40 +42,11 @@ async fn no_log_line_holds_the_task_token_or_a_secret() {
     .unwrap();
 
     // GIVEN a gate for two reviewers with quorum 2
-    let clock = Arc::new(ManualClock::new(start()));
-    let MemoryServices {
-        services, notifier, ..
-    } = MemoryServices::builder()
-        .clock(clock.clone())
-        .settings(stack_settings())
-        .function("checkout", 8, "live", "7")
-        .build();
-    let id = shiftgate_core::handlers::prepare(
-        &services,
-        PrepareInput {
-            request: serde_json::json!({
-                "target": {"functionName": "checkout", "alias": "live", "targetVersion": "8"},
-                "strategy": "Canary10Percent5Minutes",
-                "approval": {"gates": ["beforePromotion"], "reviewers": ["ana", "bo"], "quorum": 2, "timeoutMinutes": 60}
-            }),
-            execution_id: None,
-        },
-    )
-    .await
-    .unwrap()
-    .deployment_id;
-    shiftgate_core::approval::request_approval(
-        &services,
-        RequestApprovalInput {
-            deployment_id: id.clone(),
-            step_index: 1,
-            weight_percent: 100.0,
-            task_token: TOKEN.into(),
-        },
-    )
-    .await
-    .unwrap();
-    let links = issued_links(&notifier.published(), APPROVAL_BASE_URL);
+    let h = Harness::new();
+    let approval = serde_json::json!({
+        "gates": ["beforePromotion"], "reviewers": ["ana", "bo"], "quorum": 2, "timeoutMinutes": 60
+    });
+    let (_, links) = h.open_gate(approval, TOKEN).await.unwrap();
     assert_eq!(links.len(), 2);
 
     // WHEN reviewers look, forge, decide, repeat and come back too late
@@ -95,14 +61,14 @@ async fn no_log_line_holds_the_task_token_or_a_secret() {
     };
     let mut responses = Vec::new();
     for link in &links {
-        responses.push(handle(&services, look(link).build()).await);
+        responses.push(handle(&h.services, look(link).build()).await);
         let forged = "f".repeat(64);
-        responses.push(handle(&services, approve(link, &forged).build()).await);
-        responses.push(handle(&services, approve(link, &link.secret).build()).await);
-        responses.push(handle(&services, approve(link, &link.secret).build()).await);
+        responses.push(handle(&h.services, approve(link, &forged).build()).await);
+        responses.push(handle(&h.services, approve(link, &link.secret).build()).await);
+        responses.push(handle(&h.services, approve(link, &link.secret).build()).await);
     }
-    clock.advance(Duration::days(1));
-    responses.push(handle(&services, look(&links[0]).build()).await);
+    h.clock.advance(Duration::days(1));
+    responses.push(handle(&h.services, look(&links[0]).build()).await);
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(statuses, [200, 403, 200, 409, 200, 403, 200, 409, 409]);
 

@@ -4,12 +4,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use super::{stack_settings, start};
+use super::{issued_links, request_json, stack_settings, start, IssuedLink, APPROVAL_BASE_URL};
 use crate::adapters::memory::{
     ManualClock, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
 };
-use crate::contracts::{PrepareInput, PrepareOutput};
+use crate::contracts::{PrepareInput, PrepareOutput, RequestApprovalInput};
 use crate::error::HandlerError;
+use crate::functions::Function;
 use crate::ports::{Clock, Services, Settings};
 
 /// [`Services`] wired to in-memory adapters, with a handle on each adapter so
@@ -173,5 +174,60 @@ impl Harness {
             },
         )
         .await
+    }
+
+    /// A canary of `checkout:live` 7 → 8 with `approval` (the request's
+    /// `approval` object), prepared and stopped at its gate before step 1
+    /// (100 %) with `task_token`: its deployment id and the links its reviewers
+    /// were sent by this request.
+    ///
+    /// The gate opens through [`crate::handlers::dispatch`], as the
+    /// `request-approval` Lambda would.
+    pub async fn open_gate(
+        &self,
+        approval: serde_json::Value,
+        task_token: &str,
+    ) -> Result<(String, Vec<IssuedLink>), HandlerError> {
+        let mut request = request_json("Canary10Percent5Minutes");
+        request["approval"] = approval;
+        let deployment_id = self.prepare(request).await?.deployment_id;
+        let sent_before = self.notifier.published().len();
+        let input = RequestApprovalInput {
+            deployment_id: deployment_id.clone(),
+            step_index: 1,
+            weight_percent: 100.0,
+            task_token: task_token.into(),
+        };
+        let input = serde_json::to_value(input).expect("the input serializes");
+        crate::handlers::dispatch(Function::RequestApproval, &self.services, input).await?;
+        let links = issued_links(&self.notifier.published()[sent_before..], APPROVAL_BASE_URL);
+        Ok((deployment_id, links))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_gate_opens_with_one_link_per_reviewer() {
+        // GIVEN the harness
+        let h = Harness::new();
+        // WHEN a gate for two reviewers opens
+        let approval = serde_json::json!({
+            "gates": ["beforePromotion"],
+            "reviewers": ["ana@example.com", "bo@example.com"]
+        });
+        let (id, links) = h.open_gate(approval, "token").await.unwrap();
+        // THEN each reviewer has a link to this deployment's approval page
+        let reviewers: Vec<_> = links.iter().map(|l| l.reviewer.as_deref()).collect();
+        assert_eq!(reviewers, [Some("ana@example.com"), Some("bo@example.com")]);
+        for link in &links {
+            assert!(
+                link.path.starts_with(&format!("/approvals/{id}/")),
+                "{link:?}"
+            );
+            assert_eq!(link.secret.len(), 64, "{link:?}");
+        }
     }
 }

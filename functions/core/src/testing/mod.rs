@@ -12,7 +12,8 @@
 //! Layout:
 //! - [`memory`]: [`MemoryServices`] (every port in memory, built by
 //!   [`MemoryServicesBuilder`]) and [`Harness`] (the handlers' fixed scene:
-//!   `checkout:live` on version 7 of 8, a manual clock at [`start`]);
+//!   `checkout:live` on version 7 of 8, a manual clock at [`start`], and
+//!   [`Harness::open_gate`] to stop a deployment at an approval gate);
 //! - [`function_url`]: [`FunctionUrlRequest`], a request as a Lambda function
 //!   URL delivers it to the approval endpoint;
 //! - [`links`]: [`IssuedLink`], the approval links reviewers were sent, read
@@ -31,7 +32,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::ports::Settings;
 
 pub use function_url::FunctionUrlRequest;
-pub use links::IssuedLink;
+pub use links::{issued_links, IssuedLink};
 pub use memory::{Harness, MemoryServices, MemoryServicesBuilder};
 
 /// The stack's notification topic in tests.
