@@ -20,7 +20,10 @@
 //! - [`ports`]: the capabilities handlers need;
 //! - [`adapters`]: AWS SDK, directory and in-memory implementations of the ports;
 //! - [`runtime`]: what every Lambda binary's `main` shares;
-//! - [`error`]: handler errors and their Step Functions names.
+//! - [`error`]: handler errors and their Step Functions names;
+//! - `testing` (tests and the `test-util` feature only): the shared test
+//!   helpers: in-memory services, function URL requests, approval links and
+//!   AWS SDK mocks.
 
 pub mod adapters;
 pub mod approval;
@@ -38,3 +41,5 @@ pub mod request;
 pub mod runtime;
 pub mod store;
 pub mod strategy;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;

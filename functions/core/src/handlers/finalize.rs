@@ -82,7 +82,7 @@ pub async fn finalize(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     #[tokio::test]
     async fn finalize_releases_the_lock_so_the_next_deployment_can_start() {

@@ -122,7 +122,7 @@ pub async fn check_health(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     fn policy(max: f64, min: u64) -> HealthPolicy {
         HealthPolicy {

@@ -143,7 +143,7 @@ pub async fn run_hooks(
 mod tests {
     use super::*;
     use crate::adapters::memory::Behaviour;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     fn input(id: &str, phase: HookPhase, step_index: Option<usize>) -> RunHooksInput {
         RunHooksInput {

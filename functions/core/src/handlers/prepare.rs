@@ -201,8 +201,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::handlers::testing::{request_json, Harness};
     use crate::ports::{ObjectStore, PortError, StoredObject, WriteCondition};
+    use crate::testing::{request_json, Harness};
 
     #[tokio::test]
     async fn prepare_captures_the_alias_records_and_locks() {

@@ -53,9 +53,9 @@ mod tests {
 
     use super::*;
     use crate::contracts::ShiftTrafficInput;
-    use crate::handlers::testing::{request_json, Harness};
     use crate::ports::AliasState;
     use crate::record::Failure;
+    use crate::testing::{request_json, Harness};
 
     #[tokio::test]
     async fn rollback_restores_a_pre_existing_routing_config_exactly() {

@@ -91,7 +91,7 @@ pub async fn shift_traffic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     #[test]
     fn weights_are_fractions_that_keep_the_old_version() {

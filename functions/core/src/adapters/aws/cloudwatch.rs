@@ -166,8 +166,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::{client_config, CloudWatchHealth};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config};
     use crate::ports::HealthSource;
+    use crate::testing::aws::{mocks, test_sdk_config};
 
     fn health(rules: &[&Rule]) -> CloudWatchHealth {
         let conf = client_config(&test_sdk_config())

@@ -203,8 +203,8 @@ mod tests {
     use serde_json::json;
 
     use super::{client_config, LambdaAliases, LambdaInvoker};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
     use crate::ports::{AliasControl, FunctionInvoker, PortError};
+    use crate::testing::aws::{mocks, test_sdk_config, Recorder};
 
     const THROTTLED: &str =
         r#"{"__type":"TooManyRequestsException","message":"Rate exceeded","Type":"User"}"#;

@@ -23,14 +23,10 @@ use crate::ports::{Services, Settings, SystemClock};
 
 pub mod cloudwatch;
 mod error;
-#[cfg(test)]
-mod handler_requests;
 pub mod lambda;
 pub mod s3;
 pub mod sfn;
 pub mod sns;
-#[cfg(test)]
-mod test_support;
 
 pub use cloudwatch::CloudWatchHealth;
 pub use lambda::{LambdaAliases, LambdaInvoker};
@@ -98,8 +94,8 @@ pub fn services_from_config(sdk: &SdkConfig, bucket: String, settings: Settings)
 mod tests {
     use aws_config::retry::RetryMode;
 
-    use super::test_support::test_sdk_config;
     use super::*;
+    use crate::testing::aws::test_sdk_config;
 
     #[test]
     fn the_retry_policy_is_standard_with_exponential_backoff() {

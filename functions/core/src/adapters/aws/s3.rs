@@ -196,8 +196,8 @@ mod tests {
     use aws_smithy_mocks::{mock, Rule};
 
     use super::{client_config, S3ObjectStore};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
     use crate::ports::{ObjectStore, PortError, WriteCondition};
+    use crate::testing::aws::{mocks, test_sdk_config, Recorder};
 
     const PRECONDITION_FAILED: &str = "<Error><Code>PreconditionFailed</Code>\
         <Message>At least one of the pre-conditions you specified did not hold</Message></Error>";
@@ -418,8 +418,8 @@ mod emulator_tests {
     use aws_smithy_mocks::mock;
 
     use super::{client_config, S3ObjectStore};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
     use crate::ports::{ObjectStore, WriteCondition};
+    use crate::testing::aws::{mocks, test_sdk_config, Recorder};
 
     #[tokio::test]
     async fn a_custom_endpoint_uses_path_style_addressing() {

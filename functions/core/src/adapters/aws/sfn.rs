@@ -91,8 +91,8 @@ mod tests {
     use serde_json::json;
 
     use super::{client_config, StepFunctionsCallback, MAX_CAUSE_CHARS, MAX_ERROR_CHARS};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
     use crate::ports::{PortError, WorkflowCallback};
+    use crate::testing::aws::{mocks, test_sdk_config, Recorder};
 
     fn callback(rules: &[&Rule], recorder: &Recorder) -> StepFunctionsCallback {
         let conf = client_config(&test_sdk_config())

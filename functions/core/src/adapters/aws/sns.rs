@@ -94,8 +94,8 @@ mod tests {
     use aws_smithy_mocks::{mock, Rule};
 
     use super::{client_config, sns_subject, SnsNotifier, MAX_SUBJECT_CHARS};
-    use crate::adapters::aws::test_support::{mocks, test_sdk_config, Recorder};
     use crate::ports::{Notification, Notifier, PortError};
+    use crate::testing::aws::{mocks, test_sdk_config, Recorder};
 
     fn notifier(rules: &[&Rule], recorder: &Recorder) -> SnsNotifier {
         let conf = client_config(&test_sdk_config())

@@ -1,6 +1,9 @@
 //! Test plumbing for the AWS adapters: a shared config that never touches the
 //! network, mocked responses (aws-smithy-mocks) and a recorder of the HTTP
 //! requests the SDK would have sent, so tests check the wire, not just inputs.
+//!
+//! [`services`] wires every port to its AWS adapter over such clients, for
+//! tests that run whole handlers against scripted AWS answers.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,11 +15,17 @@ use aws_sdk_lambda::config::{
 };
 use aws_sdk_lambda::error::BoxError;
 use aws_smithy_mocks::{create_mock_http_client, MockResponseInterceptor, Rule, RuleMode};
+use chrono::{DateTime, Utc};
 
-use super::retry_config;
+use crate::adapters::aws::{
+    cloudwatch, lambda, retry_config, s3, sfn, sns, CloudWatchHealth, LambdaAliases, LambdaInvoker,
+    S3ObjectStore, SnsNotifier, StepFunctionsCallback,
+};
+use crate::adapters::memory::ManualClock;
+use crate::ports::Services;
 
 /// The production retry policy with millisecond backoff, so retry tests are fast.
-pub(crate) fn test_sdk_config() -> SdkConfig {
+pub fn test_sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
@@ -29,7 +38,7 @@ pub(crate) fn test_sdk_config() -> SdkConfig {
 }
 
 /// Answers from `rules`, in order.
-pub(crate) fn mocks(rules: &[&Rule]) -> MockResponseInterceptor {
+pub fn mocks(rules: &[&Rule]) -> MockResponseInterceptor {
     rules.iter().fold(
         MockResponseInterceptor::new().rule_mode(RuleMode::Sequential),
         |interceptor, rule| interceptor.with_rule(rule),
@@ -38,16 +47,20 @@ pub(crate) fn mocks(rules: &[&Rule]) -> MockResponseInterceptor {
 
 /// One HTTP request as it would have gone on the wire.
 #[derive(Debug, Clone)]
-pub(crate) struct SentRequest {
-    pub(crate) method: String,
-    pub(crate) uri: String,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+pub struct SentRequest {
+    /// The HTTP method (`GET`, `PUT`, `POST`, …).
+    pub method: String,
+    /// The whole URI, scheme and host included.
+    pub uri: String,
+    /// Every header, signing headers included, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
 }
 
 impl SentRequest {
     /// The value of header `name` (case-insensitive).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -55,12 +68,12 @@ impl SentRequest {
     }
 
     /// The body parsed as JSON.
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("request body is JSON")
     }
 
     /// The body as form fields (the AWS query protocol of SNS and CloudWatch).
-    pub(crate) fn form(&self) -> Vec<(String, String)> {
+    pub fn form(&self) -> Vec<(String, String)> {
         String::from_utf8_lossy(&self.body)
             .split('&')
             .filter(|pair| !pair.is_empty())
@@ -72,7 +85,7 @@ impl SentRequest {
     }
 
     /// The value of form field `name`.
-    pub(crate) fn field(&self, name: &str) -> Option<String> {
+    pub fn field(&self, name: &str) -> Option<String> {
         self.form()
             .into_iter()
             .find(|(k, _)| k == name)
@@ -80,20 +93,20 @@ impl SentRequest {
     }
 
     /// The host the request goes to (`lambda.eu-west-1.amazonaws.com`).
-    pub(crate) fn host(&self) -> &str {
+    pub fn host(&self) -> &str {
         let rest = self.uri.split_once("://").map_or(&*self.uri, |(_, r)| r);
         rest.split(['/', '?']).next().unwrap_or_default()
     }
 
     /// The decoded path, without the query (`/locks/orders/live.json`).
-    pub(crate) fn path(&self) -> String {
+    pub fn path(&self) -> String {
         let rest = self.uri.split_once("://").map_or(&*self.uri, |(_, r)| r);
         let path = rest.find('/').map_or("", |i| &rest[i..]);
         percent_decode(path.split('?').next().unwrap_or_default())
     }
 
     /// The decoded value of query parameter `name`.
-    pub(crate) fn query(&self, name: &str) -> Option<String> {
+    pub fn query(&self, name: &str) -> Option<String> {
         let (_, query) = self.uri.split_once('?')?;
         query.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -104,7 +117,7 @@ impl SentRequest {
     /// The SNS `MessageAttributes` of a query-protocol request (`Publish`), as
     /// name → `StringValue`. The SDK numbers entries in hash-map order, so
     /// they are collected by name.
-    pub(crate) fn message_attributes(&self) -> std::collections::BTreeMap<String, String> {
+    pub fn message_attributes(&self) -> std::collections::BTreeMap<String, String> {
         let form = self.form();
         let field = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         (1..)
@@ -122,7 +135,7 @@ impl SentRequest {
     /// Which service and operation this is, read off the wire alone:
     /// `S3 PutObject`, `Lambda UpdateAlias`, `SNS Publish`,
     /// `CloudWatch DescribeAlarms`, `SFN SendTaskSuccess`.
-    pub(crate) fn operation(&self) -> String {
+    pub fn operation(&self) -> String {
         let host = self.host();
         let path = self.path();
         let service = host.split('.').find_map(|label| match label {
@@ -188,13 +201,13 @@ fn percent_decode(text: &str) -> String {
 /// Records every request just before it would be transmitted (after
 /// serialization and signing), retries included.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Recorder {
+pub struct Recorder {
     sent: Arc<Mutex<Vec<SentRequest>>>,
 }
 
 impl Recorder {
     /// Everything recorded so far.
-    pub(crate) fn sent(&self) -> Vec<SentRequest> {
+    pub fn sent(&self) -> Vec<SentRequest> {
         self.sent.lock().expect("recorder lock").clone()
     }
 }
@@ -223,5 +236,72 @@ impl Intercept for Recorder {
         };
         self.sent.lock().expect("recorder lock").push(sent);
         Ok(())
+    }
+}
+
+/// The bucket [`services`] keeps records in.
+pub const BUCKET: &str = "shiftgate-bucket";
+
+/// What each client of [`services`] answers, in order. A client without a
+/// script refuses every request (the mock interceptor panics on an unmatched
+/// request); Step Functions has none, so any callback fails the test.
+#[derive(Default)]
+pub struct Script {
+    /// The bucket's answers.
+    pub s3: Vec<Rule>,
+    /// Lambda's answers (aliases, versions and invocations share one client).
+    pub lambda: Vec<Rule>,
+    /// SNS's answers.
+    pub sns: Vec<Rule>,
+    /// CloudWatch's answers.
+    pub cloudwatch: Vec<Rule>,
+}
+
+/// `Services` whose ports are the AWS adapters over mocked clients that all
+/// report to `recorder`, with records in [`BUCKET`], a manual clock at `now`
+/// and [`super::stack_settings`].
+pub fn services(script: &Script, recorder: &Recorder, now: DateTime<Utc>) -> Services {
+    let sdk = test_sdk_config();
+    let rules = |rules: &[Rule]| mocks(&rules.iter().collect::<Vec<_>>());
+    let lambda_client = aws_sdk_lambda::Client::from_conf(
+        lambda::client_config(&sdk)
+            .interceptor(rules(&script.lambda))
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    Services {
+        store: Arc::new(S3ObjectStore::new(
+            aws_sdk_s3::Client::from_conf(
+                s3::client_config(&sdk)
+                    .interceptor(rules(&script.s3))
+                    .interceptor(recorder.clone())
+                    .build(),
+            ),
+            BUCKET.to_owned(),
+        )),
+        aliases: Arc::new(LambdaAliases::new(lambda_client.clone())),
+        functions: Arc::new(LambdaInvoker::new(lambda_client)),
+        notifier: Arc::new(SnsNotifier::new(aws_sdk_sns::Client::from_conf(
+            sns::client_config(&sdk)
+                .interceptor(rules(&script.sns))
+                .interceptor(recorder.clone())
+                .build(),
+        ))),
+        health: Arc::new(CloudWatchHealth::new(
+            aws_sdk_cloudwatch::Client::from_conf(
+                cloudwatch::client_config(&sdk)
+                    .interceptor(rules(&script.cloudwatch))
+                    .interceptor(recorder.clone())
+                    .build(),
+            ),
+        )),
+        workflow: Arc::new(StepFunctionsCallback::new(aws_sdk_sfn::Client::from_conf(
+            sfn::client_config(&sdk)
+                .interceptor(mocks(&[]))
+                .interceptor(recorder.clone())
+                .build(),
+        ))),
+        clock: Arc::new(ManualClock::new(now)),
+        settings: super::stack_settings(),
     }
 }
