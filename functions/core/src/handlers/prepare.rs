@@ -198,11 +198,8 @@ fn output(record: &DeploymentRecord, request: &DeploymentRequest) -> PrepareOutp
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::ports::{ObjectStore, PortError, StoredObject, WriteCondition};
-    use crate::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness, InterleavingStore};
 
     #[tokio::test]
     async fn prepare_captures_the_alias_records_and_locks() {
@@ -280,36 +277,6 @@ mod tests {
         );
     }
 
-    /// A store that yields to the scheduler around every call, so racing
-    /// starts on a multi-threaded runtime interleave their reads and writes.
-    struct Interleaving(Arc<crate::adapters::memory::MemoryStore>);
-
-    #[async_trait::async_trait]
-    impl ObjectStore for Interleaving {
-        async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
-            tokio::task::yield_now().await;
-            let object = self.0.get(key).await;
-            tokio::task::yield_now().await;
-            object
-        }
-        async fn put(
-            &self,
-            key: &str,
-            body: Vec<u8>,
-            condition: WriteCondition,
-        ) -> Result<String, PortError> {
-            tokio::task::yield_now().await;
-            self.0.put(key, body, condition).await
-        }
-        async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
-            tokio::task::yield_now().await;
-            self.0.delete(key, if_match).await
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
-            self.0.list(prefix).await
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn of_ten_racing_starts_exactly_one_runs_and_the_others_never_touch_its_lock() {
         for shared_id in [false, true] {
@@ -317,8 +284,7 @@ mod tests {
                 // GIVEN an idle alias, and ten executions starting it at once
                 // (with one deploymentId for all of them, or each its own)
                 let h = Harness::new();
-                let mut services = h.services.clone();
-                services.store = Arc::new(Interleaving(h.store.clone()));
+                let (services, store) = InterleavingStore::around(&h.services, h.store.clone());
                 let tasks: Vec<_> = (0..10)
                     .map(|n| {
                         let services = services.clone();
@@ -369,6 +335,7 @@ mod tests {
                     .unwrap();
                 assert_eq!(record.execution_id, lock.execution_id, "{context}");
                 assert_eq!(record.status, DeploymentStatus::InProgress, "{context}");
+                assert!(store.conflicts() >= 1, "{context}: the starts raced");
             }
         }
     }

@@ -18,6 +18,7 @@
 //!   URL delivers it to the approval endpoint;
 //! - [`links`]: [`IssuedLink`], the approval links reviewers were sent, read
 //!   back out of the published notifications;
+//! - [`racing`]: [`InterleavingStore`], so concurrent tasks really race;
 //! - [`aws`]: SDK clients that never touch the network: scripted answers
 //!   (aws-smithy-mocks), a [`aws::Recorder`] of the requests as they would go on
 //!   the wire, and [`aws::services`], every port an AWS adapter over them.
@@ -26,6 +27,7 @@ pub mod aws;
 pub mod function_url;
 pub mod links;
 pub mod memory;
+pub mod racing;
 
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -34,6 +36,7 @@ use crate::ports::Settings;
 pub use function_url::FunctionUrlRequest;
 pub use links::{issued_links, IssuedLink};
 pub use memory::{Harness, MemoryServices, MemoryServicesBuilder};
+pub use racing::InterleavingStore;
 
 /// The stack's notification topic in tests.
 pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:shiftgate";
