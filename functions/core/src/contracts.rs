@@ -249,6 +249,70 @@ pub struct ApprovalDecision {
     pub approval_id: String,
 }
 
+/// The EventBridge event Step Functions emits when an execution's status
+/// changes (`source: aws.states`, `detail-type: Step Functions Execution Status
+/// Change`): the input of `reconcile`. Only the fields it reads are listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionStatusChange {
+    /// The EventBridge event id (a UUID); a redelivery carries the same one.
+    #[serde(default)]
+    pub id: String,
+    /// What happened to the execution.
+    pub detail: ExecutionStatusDetail,
+}
+
+/// The `detail` of an [`ExecutionStatusChange`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionStatusDetail {
+    /// `arn:aws:states:<region>:<account>:execution:<state machine>:<name>`; a
+    /// deployment record stores the ARN of the execution that drives it.
+    pub execution_arn: String,
+    /// The execution's name: the deployment id unless the request named one.
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED` or `PENDING_REDRIVE`.
+    pub status: String,
+    /// The execution input (the deployment request) as a JSON string; null when
+    /// EventBridge left it out for size (`inputDetails.included` false).
+    #[serde(default)]
+    pub input: Option<String>,
+    /// The error name a failed execution ended with (e.g. `States.Runtime`).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The cause that came with `error`.
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// What `reconcile` did about an execution that ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reconciliation {
+    /// Nothing was left to do: the execution ended its deployment itself, is
+    /// still running, or drives no deployment this stack knows.
+    NothingLeft,
+    /// The deployment had ended but still held its lock; the lock was released.
+    LockReleased,
+    /// The execution died before recording its deployment; its lock was released.
+    OrphanLockReleased,
+    /// The deployment was in progress: the alias was restored exactly, the
+    /// onRollback hooks ran and the record says why; the lock was released.
+    RolledBack,
+    /// The deployment was in progress and restoring the alias failed: the record
+    /// says so and a person must look.
+    RollbackFailed,
+}
+
+/// Output of `reconcile`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileOutput {
+    /// The deployment the execution drove (the request's `deploymentId`, else the
+    /// execution's name).
+    pub deployment_id: String,
+    /// What was done.
+    pub action: Reconciliation,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

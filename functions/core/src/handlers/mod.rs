@@ -9,6 +9,7 @@ mod finalize;
 mod health;
 mod hooks;
 mod prepare;
+mod reconcile;
 mod rollback;
 mod shift;
 
@@ -16,6 +17,7 @@ pub use finalize::finalize;
 pub use health::{check_health, judge, HealthVerdict};
 pub use hooks::run_hooks;
 pub use prepare::prepare;
+pub use reconcile::reconcile;
 pub use rollback::rollback;
 pub use shift::shift_traffic;
 
