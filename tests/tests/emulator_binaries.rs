@@ -81,7 +81,8 @@ async fn every_function_binary_runs_under_cargo_lambda_watch_against_moto() {
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
-    let bins: Vec<&str> = Function::ALL.iter().map(|f| f.bin_name()).collect();
+    let mut bins: Vec<&str> = Function::ALL.iter().map(|f| f.bin_name()).collect();
+    bins.push("reconcile");
     let Some(watch) = LambdaWatch::start(TEST, &bins, &env, &emulator.sdk).await else {
         return;
     };
@@ -177,6 +178,36 @@ async fn every_function_binary_runs_under_cargo_lambda_watch_against_moto() {
     );
     assert_eq!(approval["deploymentId"], "checkout-v8");
 
+    // reconcile: the execution is stopped here (the sample event says ABORTED);
+    // the status change finishes the deployment, and a redelivery does nothing
+    let reconciled = ok(
+        &invoke("reconcile", event("reconcile")).await,
+        "reconcile",
+        &watch.log_tail(),
+    );
+    assert_eq!(reconciled["action"], "RolledBack", "{reconciled}");
+    assert_eq!(
+        clients.alias("checkout", "live").await,
+        ("7".to_owned(), vec![])
+    );
+    let record = clients
+        .object_json(BUCKET, &keys::record("checkout-v8"))
+        .await
+        .expect("record");
+    assert_eq!(record["status"], "RolledBack");
+    assert_eq!(record["failure"]["Error"], "ExecutionAborted");
+    assert!(clients
+        .object_json(BUCKET, &keys::lock("checkout", "live"))
+        .await
+        .is_none());
+    let again = ok(
+        &invoke("reconcile", event("reconcile")).await,
+        "reconcile",
+        &watch.log_tail(),
+    );
+    assert_eq!(again["action"], "NothingLeft", "{again}");
+
+    // rollback and finalize repeat what reconcile did, and change nothing:
     // rollback: the alias is back exactly as captured
     ok(
         &invoke("rollback", event("rollback")).await,

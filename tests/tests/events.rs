@@ -2,8 +2,8 @@
 //! it is named after, and every sample request is valid and plans.
 
 use shiftgate_core::contracts::{
-    CheckHealthInput, FinalizeInput, PrepareInput, RequestApprovalInput, RollbackInput,
-    RunHooksInput, ShiftTrafficInput,
+    CheckHealthInput, ExecutionStatusChange, FinalizeInput, PrepareInput, RequestApprovalInput,
+    RollbackInput, RunHooksInput, ShiftTrafficInput,
 };
 use shiftgate_core::functions::Function;
 use shiftgate_core::request::DeploymentRequest;
@@ -75,10 +75,24 @@ fn every_event_file_belongs_to_a_function_or_is_a_request() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let known = Function::from_name(&stem).is_some()
             || stem.starts_with("request-")
-            || stem == "approval-endpoint";
+            || stem == "approval-endpoint"
+            || stem == "reconcile";
         assert!(
             known,
             "events/{stem}.json is neither a function's sample event nor a request"
         );
     }
+}
+
+#[test]
+fn the_reconcile_sample_is_an_execution_status_change_carrying_a_valid_request() {
+    let event: ExecutionStatusChange =
+        serde_json::from_str(&read("events/reconcile.json")).unwrap();
+    assert_eq!(event.detail.status, "ABORTED");
+    assert!(event
+        .detail
+        .execution_arn
+        .ends_with(&format!(":{}", event.detail.name)));
+    let request = DeploymentRequest::from_json(event.detail.input.as_deref().unwrap()).unwrap();
+    request.validate().unwrap();
 }
