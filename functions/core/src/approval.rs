@@ -1,5 +1,6 @@
-//! Approval gates: the approval record, link secrets, `request-approval`, and
-//! the decision logic the approval endpoint and the CLI share.
+//! Approval gates: the approval record, link secrets, and the decision logic
+//! the approval endpoint and the CLI share. `request-approval`, which opens a
+//! gate, is [`crate::handlers::request_approval`].
 //!
 //! Security model: a link carries the approval id, a link id and a random
 //! 256-bit secret; S3 stores only the secret's SHA-256. GET never decides;
@@ -12,12 +13,15 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::contracts::{ApprovalDecision, RequestApprovalInput};
+use crate::contracts::ApprovalDecision;
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
 use crate::ports::{ObjectStore, PortError, Services, WriteCondition};
-use crate::record::{keys, DeploymentRecord, EventKind};
+use crate::record::{keys, EventKind};
 use crate::store::{self, StoreError};
+
+/// Also here, where callers looked for it before it joined the other handlers.
+pub use crate::handlers::request_approval;
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,131 +179,29 @@ pub fn link_url(
     format!("{base}approvals/{deployment_id}/{approval_id}?link={link_id}&secret={secret}")
 }
 
-/// Open an approval gate: write the record (token and secret hashes only) and
-/// send each reviewer a personal link, or one shared link without reviewers.
-pub async fn request_approval(
-    services: &Services,
-    input: RequestApprovalInput,
-) -> Result<serde_json::Value, HandlerError> {
-    let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
-    let policy =
-        record
-            .request
-            .approval
-            .clone()
-            .unwrap_or_else(|| crate::request::ApprovalPolicy {
-                gates: vec![],
-                reviewers: vec![],
-                quorum: 1,
-                timeout_minutes: 1440.0,
-                on_timeout: Default::default(),
-            });
-    let now = services.clock.now();
-    let approval_id = format!("step{}-{}", input.step_index, &random_hex(4));
-    let reviewers: Vec<Option<String>> = if policy.reviewers.is_empty() {
-        vec![None]
-    } else {
-        policy.reviewers.iter().cloned().map(Some).collect()
-    };
-    let base = services
-        .settings
-        .approval_base_url
-        .clone()
-        .unwrap_or_default();
-    let mut links = Vec::new();
-    let mut issued = Vec::new();
-    for reviewer in reviewers {
-        let link_id = random_hex(8);
-        let secret = random_hex(32);
-        links.push(ApprovalLink {
-            link_id: link_id.clone(),
-            reviewer: reviewer.clone(),
-            secret_sha256: hash_secret(&secret),
-        });
-        issued.push(IssuedLink {
-            reviewer,
-            url: link_url(
-                &base,
-                &record.deployment_id,
-                &approval_id,
-                &link_id,
-                &secret,
-            ),
-        });
-    }
-    let approval = ApprovalRecord {
-        approval_id: approval_id.clone(),
-        deployment_id: record.deployment_id.clone(),
-        step_index: input.step_index,
-        weight_percent: input.weight_percent,
-        task_token: input.task_token,
-        created_at: now,
-        expires_at: now + Duration::seconds(record.request.approval_timeout_seconds() as i64),
-        quorum: policy.quorum,
-        links,
-        decisions: Vec::new(),
-        status: ApprovalStatus::Pending,
-        workflow_resumed_at: None,
-    };
-    let key = keys::approval(&record.deployment_id, &approval_id);
-    store::write(
-        services.store.as_ref(),
-        &key,
-        &approval,
-        WriteCondition::IfAbsent,
-    )
-    .await?;
-    let message = format!(
-        "approval {approval_id} requested before {} % ({} of {} needed)",
-        input.weight_percent,
-        policy.quorum,
-        issued.len().max(policy.quorum as usize)
-    );
-    let record = store::update_record(services.store.as_ref(), &record.deployment_id, |r| {
-        r.log(now, EventKind::ApprovalRequested, true, message.clone());
-    })
-    .await?;
-    send_links(services, &record, &approval, &issued).await?;
-    tracing::info!(deployment_id = %record.deployment_id, approval_id = %approval_id, "approval requested");
-    Ok(serde_json::json!({ "approvalId": approval_id }))
+/// A fresh approval id for the gate before step `step_index`:
+/// `step<index>-` and 8 random hex digits.
+pub fn new_approval_id(step_index: usize) -> String {
+    format!("step{step_index}-{}", random_hex(4))
 }
 
-async fn send_links(
-    services: &Services,
-    record: &DeploymentRecord,
-    approval: &ApprovalRecord,
-    links: &[IssuedLink],
-) -> Result<(), HandlerError> {
-    let Some(topic) = notify::topic(services, record) else {
-        return Err(HandlerError::InvalidRequest(
-            "an approval gate needs a notification topic (notifyTopicArn or the stack's topic)"
-                .into(),
-        ));
+/// Issue one link for `reviewer` (`None`: a shared link): what the approval
+/// record keeps (the secret's hash) and what is sent (the URL with the secret).
+pub fn issue_link(
+    base: &str,
+    deployment_id: &str,
+    approval_id: &str,
+    reviewer: Option<String>,
+) -> (ApprovalLink, IssuedLink) {
+    let link_id = random_hex(8);
+    let secret = random_hex(32);
+    let link = ApprovalLink {
+        link_id: link_id.clone(),
+        reviewer: reviewer.clone(),
+        secret_sha256: hash_secret(&secret),
     };
-    for link in links {
-        let details = format!(
-            "The next step moves {} % of traffic to version {}.\nApprovals needed: {}. Links expire at {}.\n\nOpen this link to approve or reject (opening it changes nothing):\n{}\n",
-            approval.weight_percent,
-            record.target_version(),
-            approval.quorum,
-            approval.expires_at.to_rfc3339(),
-            link.url
-        );
-        let mut notification = notify::build(
-            topic.clone(),
-            record,
-            NotificationKind::Approval,
-            "Approval needed",
-            &details,
-        );
-        if let Some(reviewer) = &link.reviewer {
-            notification
-                .attributes
-                .insert("reviewer".into(), reviewer.clone());
-        }
-        services.notifier.publish(&notification).await?;
-    }
-    Ok(())
+    let url = link_url(base, deployment_id, approval_id, &link_id, &secret);
+    (link, IssuedLink { reviewer, url })
 }
 
 /// A decision as submitted.
@@ -696,8 +598,9 @@ pub async fn all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contracts::RequestApprovalInput;
+    use crate::handlers::request_approval;
     use crate::handlers::testing::{request_json, Harness};
-    use crate::ports::ObjectStore;
 
     const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
 
@@ -721,86 +624,6 @@ mod tests {
         .await
         .unwrap();
         id
-    }
-
-    fn secret_of(url: &str) -> &str {
-        url.split("secret=").nth(1).unwrap()
-    }
-
-    #[tokio::test]
-    async fn request_approval_stores_only_hashes_and_writes_each_reviewer() {
-        // GIVEN two reviewers
-        let h = Harness::new();
-        let id = open_gate(&h, &["ana@example.com", "bo@example.com"]).await;
-        // THEN each gets one message, routed by a `reviewer` attribute
-        let sent: Vec<_> = h
-            .notifier
-            .published()
-            .into_iter()
-            .filter(|n| n.attributes["kind"] == "approval")
-            .collect();
-        assert_eq!(sent.len(), 2);
-        let approval = all(h.services.store.as_ref(), &id)
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
-        assert_eq!(approval.task_token, TOKEN);
-        assert_eq!(
-            approval.expires_at - approval.created_at,
-            Duration::minutes(30)
-        );
-        for (notification, reviewer) in sent.iter().zip(["ana@example.com", "bo@example.com"]) {
-            assert_eq!(notification.attributes["reviewer"], reviewer);
-            assert_eq!(notification.attributes["deploymentId"], id);
-            assert_eq!(notification.attributes["function"], "checkout");
-            assert_eq!(notification.attributes["alias"], "live");
-            let url = notification
-                .body
-                .split_whitespace()
-                .find(|w| w.contains("secret="))
-                .unwrap();
-            assert!(!notification.body.contains(TOKEN) && !notification.subject.contains(TOKEN));
-            // The secret is 256 random bits and only its SHA-256 is stored,
-            // on the link bound to this reviewer.
-            let secret = secret_of(url);
-            assert_eq!(secret.len(), 64);
-            let link = approval
-                .links
-                .iter()
-                .find(|l| l.reviewer.as_deref() == Some(reviewer))
-                .unwrap();
-            assert_eq!(link.secret_sha256, hash_secret(secret));
-            assert!(url.contains(&format!("link={}", link.link_id)));
-            for key in h.store.keys() {
-                let body = h.store.get(&key).await.unwrap().unwrap().body;
-                assert!(
-                    !String::from_utf8_lossy(&body).contains(secret),
-                    "{key} holds a plain secret"
-                );
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn without_reviewers_one_shared_link_is_sent() {
-        let h = Harness::new();
-        let id = open_gate(&h, &[]).await;
-        let sent: Vec<_> = h
-            .notifier
-            .published()
-            .into_iter()
-            .filter(|n| n.attributes["kind"] == "approval")
-            .collect();
-        assert_eq!(sent.len(), 1);
-        assert!(!sent[0].attributes.contains_key("reviewer"));
-        let approval = all(h.services.store.as_ref(), &id)
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
-        assert_eq!(approval.links.len(), 1);
-        assert_eq!(approval.links[0].reviewer, None);
     }
 
     #[tokio::test]

@@ -236,6 +236,22 @@ pub struct RequestApprovalInput {
     pub task_token: String,
 }
 
+/// Output of `request-approval`: the approval it opened.
+///
+/// Step Functions discards it: the task is `lambda:invoke.waitForTaskToken`,
+/// so what lands in `$.decision` (`ResultPath`) is the [`ApprovalDecision`]
+/// the approval endpoint or the CLI sends with `SendTaskSuccess`. It shows in
+/// the Lambda's own invocation result (`cargo lambda invoke`, logs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestApprovalOutput {
+    /// The approval id `request-approval` generated: `step<stepIndex>-` and 8
+    /// random hex digits (e.g. `step1-0a1b2c3d`). Names the approval record
+    /// `deployments/<deploymentId>/approvals/<approvalId>.json` and is the last
+    /// path segment of every link to it.
+    pub approval_id: String,
+}
+
 /// The decision the approval endpoint sends back with `SendTaskSuccess`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,7 @@ mod health;
 mod hooks;
 mod prepare;
 mod reconcile;
+mod request_approval;
 mod rollback;
 mod shift;
 
@@ -18,6 +19,7 @@ pub use health::{check_health, judge, HealthVerdict};
 pub use hooks::run_hooks;
 pub use prepare::prepare;
 pub use reconcile::reconcile;
+pub use request_approval::request_approval;
 pub use rollback::rollback;
 pub use shift::shift_traffic;
 
@@ -58,7 +60,7 @@ pub async fn dispatch(
         Function::Finalize => reply(finalize(services, parse(function, payload)?).await?),
         Function::Rollback => reply(rollback(services, parse(function, payload)?).await?),
         Function::RequestApproval => {
-            reply(crate::approval::request_approval(services, parse(function, payload)?).await?)
+            reply(request_approval(services, parse(function, payload)?).await?)
         }
     }
 }

@@ -43,7 +43,7 @@ async fn request_approval_stores_hashes_and_the_token_and_mails_each_reviewer_a_
 
     // THEN the approval record is created (never overwritten), then the
     // timeline, then one message per reviewer routed by a `reviewer` attribute
-    let approval_id = out["approvalId"].as_str().expect("an approval id");
+    let approval_id = &out.approval_id;
     let approval_key = format!("deployments/dep-1/approvals/{approval_id}.json");
     assert_eq!(
         transcript(&recorder),
