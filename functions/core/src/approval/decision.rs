@@ -1,207 +1,27 @@
-//! Approval gates: the approval record, link secrets, and the decision logic
-//! the approval endpoint and the CLI share. `request-approval`, which opens a
-//! gate, is [`crate::handlers::request_approval`].
-//!
-//! Security model: a link carries the approval id, a link id and a random
-//! 256-bit secret; S3 stores only the secret's SHA-256. GET never decides;
-//! a decision is a POST with the secret, written with If-Match so exactly one
-//! of two racing decisions wins. Each reviewer's link decides once. The task
-//! token stays in the approval record and is used only to call the workflow.
+//! The decision engine: who may decide, how decisions tally against the
+//! quorum, the conditional write that lets exactly one of racing decisions
+//! win, and resuming the workflow with the outcome (again, if a first
+//! callback was lost).
 
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::links::verify_link;
+use super::record::{ApprovalRecord, ApprovalStatus, DecisionEntry};
 use crate::contracts::ApprovalDecision;
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
-use crate::ports::{ObjectStore, PortError, Services, WriteCondition};
+use crate::ports::{PortError, Services, WriteCondition};
 use crate::record::{keys, EventKind};
 use crate::store::{self, StoreError};
-
-/// Also here, where callers looked for it before it joined the other handlers.
-pub use crate::handlers::request_approval;
-
-/// Where an approval stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ApprovalStatus {
-    /// Waiting for decisions.
-    Pending,
-    /// The quorum approved.
-    Approved,
-    /// A reviewer rejected.
-    Rejected,
-}
-
-/// One personal (or shared) link. The secret itself is never stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApprovalLink {
-    /// Identifies the link in its URL.
-    pub link_id: String,
-    /// The reviewer the link belongs to; `None` for a shared link (the page asks for a name).
-    pub reviewer: Option<String>,
-    /// Hex SHA-256 of the link's secret.
-    pub secret_sha256: String,
-}
-
-/// One decision, with who, when and from where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DecisionEntry {
-    /// Who decided (the link's reviewer, the name typed on a shared link, or an IAM ARN).
-    pub reviewer: String,
-    /// Approve (`true`) or reject.
-    pub approve: bool,
-    /// Free text from the reviewer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The client's address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<String>,
-    /// The client's user agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    /// `link` or `cli`.
-    pub via: String,
-}
-
-/// The approval record, `deployments/<id>/approvals/<aid>.json`.
-///
-/// `Debug` is written by hand so the task token never reaches a log line
-/// through `{:?}`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApprovalRecord {
-    /// The approval id.
-    pub approval_id: String,
-    /// The deployment it gates.
-    pub deployment_id: String,
-    /// The step waiting behind the gate.
-    pub step_index: usize,
-    /// The weight that step shifts to.
-    pub weight_percent: f64,
-    /// The Step Functions task token; never leaves the backend.
-    pub task_token: String,
-    /// When the gate opened.
-    pub created_at: DateTime<Utc>,
-    /// When links stop working (the workflow times out the task then too).
-    pub expires_at: DateTime<Utc>,
-    /// How many distinct approvals open the gate.
-    pub quorum: u32,
-    /// The links sent out.
-    pub links: Vec<ApprovalLink>,
-    /// Decisions so far.
-    pub decisions: Vec<DecisionEntry>,
-    /// Where it stands.
-    pub status: ApprovalStatus,
-    /// When the workflow accepted the outcome (`SendTaskSuccess`). `None`
-    /// after a decision means the call failed and is owed: the next click on
-    /// any valid link sends it again (see [`RESUME_GRACE_SECONDS`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_resumed_at: Option<DateTime<Utc>>,
-}
 
 /// How long after a decision its callback counts as in flight rather than
 /// lost: a retry sooner could resume the workflow twice.
 pub const RESUME_GRACE_SECONDS: i64 = 30;
 
-impl std::fmt::Debug for ApprovalRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApprovalRecord")
-            .field("approval_id", &self.approval_id)
-            .field("deployment_id", &self.deployment_id)
-            .field("step_index", &self.step_index)
-            .field("weight_percent", &self.weight_percent)
-            .field("task_token", &"<redacted>")
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("quorum", &self.quorum)
-            .field("links", &self.links)
-            .field("decisions", &self.decisions)
-            .field("status", &self.status)
-            .field("workflow_resumed_at", &self.workflow_resumed_at)
-            .finish()
-    }
-}
-
 /// The identity a decision counts under: names typed on a shared link vary in
 /// case and spacing, and "Ana" twice must not make a quorum of two.
 fn identity(reviewer: &str) -> String {
     reviewer.trim().to_lowercase()
-}
-
-/// A link to send: who it is for and its URL (holding the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedLink {
-    /// The reviewer, or `None` for a shared link.
-    pub reviewer: Option<String>,
-    /// The full URL, secret included.
-    pub url: String,
-}
-
-/// Hex SHA-256 of a secret.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buffer);
-    hex::encode(buffer)
-}
-
-/// Compare two equal-length strings without an early exit.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// The URL of a link: `<base>approvals/<deployment>/<approval>?link=<id>&secret=<secret>`.
-pub fn link_url(
-    base: &str,
-    deployment_id: &str,
-    approval_id: &str,
-    link_id: &str,
-    secret: &str,
-) -> String {
-    let base = if base.ends_with('/') {
-        base.to_string()
-    } else {
-        format!("{base}/")
-    };
-    format!("{base}approvals/{deployment_id}/{approval_id}?link={link_id}&secret={secret}")
-}
-
-/// A fresh approval id for the gate before step `step_index`:
-/// `step<index>-` and 8 random hex digits.
-pub fn new_approval_id(step_index: usize) -> String {
-    format!("step{step_index}-{}", random_hex(4))
-}
-
-/// Issue one link for `reviewer` (`None`: a shared link): what the approval
-/// record keeps (the secret's hash) and what is sent (the URL with the secret).
-pub fn issue_link(
-    base: &str,
-    deployment_id: &str,
-    approval_id: &str,
-    reviewer: Option<String>,
-) -> (ApprovalLink, IssuedLink) {
-    let link_id = random_hex(8);
-    let secret = random_hex(32);
-    let link = ApprovalLink {
-        link_id: link_id.clone(),
-        reviewer: reviewer.clone(),
-        secret_sha256: hash_secret(&secret),
-    };
-    let url = link_url(base, deployment_id, approval_id, &link_id, &secret);
-    (link, IssuedLink { reviewer, url })
 }
 
 /// A decision as submitted.
@@ -305,19 +125,6 @@ pub async fn load(
     )
     .await?
     .ok_or(DecisionError::NotValid)
-}
-
-/// The link of `approval` that `link_id` and `secret` prove, if any.
-pub fn verify_link<'a>(
-    approval: &'a ApprovalRecord,
-    link_id: &str,
-    secret: &str,
-) -> Option<&'a ApprovalLink> {
-    let presented = hash_secret(secret);
-    approval
-        .links
-        .iter()
-        .find(|l| l.link_id == link_id && constant_time_eq(&l.secret_sha256, &presented))
 }
 
 /// Where the approval stands after `decisions`.
@@ -569,35 +376,10 @@ async fn after_decision(
     Ok(())
 }
 
-/// The open approval of a deployment, if any (the newest, should there be several).
-pub async fn pending(
-    store: &dyn ObjectStore,
-    deployment_id: &str,
-) -> Result<Option<ApprovalRecord>, HandlerError> {
-    Ok(all(store, deployment_id)
-        .await?
-        .into_iter()
-        .rfind(|a| a.status == ApprovalStatus::Pending))
-}
-
-/// Every approval record of a deployment, oldest first.
-pub async fn all(
-    store: &dyn ObjectStore,
-    deployment_id: &str,
-) -> Result<Vec<ApprovalRecord>, HandlerError> {
-    let mut approvals = Vec::new();
-    for key in store.list(&keys::approvals_prefix(deployment_id)).await? {
-        if let Some((approval, _)) = store::read::<ApprovalRecord>(store, &key).await? {
-            approvals.push(approval);
-        }
-    }
-    approvals.sort_by_key(|a| a.created_at);
-    Ok(approvals)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approval::pending;
     use crate::contracts::RequestApprovalInput;
     use crate::handlers::request_approval;
     use crate::handlers::testing::{request_json, Harness};
@@ -692,18 +474,5 @@ mod tests {
             tally(1, &[entry("Ana", true), entry("Bo", false)]),
             ApprovalStatus::Rejected
         );
-    }
-
-    #[tokio::test]
-    async fn the_record_s_debug_output_hides_the_task_token() {
-        let h = Harness::new();
-        let id = open_gate(&h, &["ana@example.com"]).await;
-        let approval = all(h.services.store.as_ref(), &id)
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
-        let shown = format!("{approval:?}");
-        assert!(!shown.contains(TOKEN) && shown.contains("<redacted>"));
     }
 }
