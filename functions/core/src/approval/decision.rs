@@ -127,11 +127,9 @@ pub async fn load(
     .ok_or(DecisionError::NotValid)
 }
 
-/// Where the approval stands after `decisions`.
-pub fn tally(quorum: u32, decisions: &[DecisionEntry]) -> ApprovalStatus {
-    if decisions.iter().any(|d| !d.approve) {
-        return ApprovalStatus::Rejected;
-    }
+/// How many distinct reviewers approved among `decisions` (counted by
+/// identity, so "Ana" and " ana" are one).
+pub fn approvers(decisions: &[DecisionEntry]) -> usize {
     let mut approvers: Vec<String> = decisions
         .iter()
         .filter(|d| d.approve)
@@ -139,7 +137,15 @@ pub fn tally(quorum: u32, decisions: &[DecisionEntry]) -> ApprovalStatus {
         .collect();
     approvers.sort_unstable();
     approvers.dedup();
-    if approvers.len() >= quorum as usize {
+    approvers.len()
+}
+
+/// Where the approval stands after `decisions`.
+pub fn tally(quorum: u32, decisions: &[DecisionEntry]) -> ApprovalStatus {
+    if decisions.iter().any(|d| !d.approve) {
+        return ApprovalStatus::Rejected;
+    }
+    if approvers(decisions) >= quorum as usize {
         ApprovalStatus::Approved
     } else {
         ApprovalStatus::Pending

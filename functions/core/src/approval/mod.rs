@@ -23,7 +23,8 @@ pub mod queries;
 pub mod record;
 
 pub use decision::{
-    decide, load, tally, Credential, DecisionError, DecisionRequest, RESUME_GRACE_SECONDS,
+    approvers, decide, load, tally, Credential, DecisionError, DecisionRequest,
+    RESUME_GRACE_SECONDS,
 };
 pub use links::{hash_secret, issue_link, link_url, new_approval_id, verify_link, IssuedLink};
 pub use queries::{all, pending};

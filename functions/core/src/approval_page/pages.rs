@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::assets::html_response;
 use super::views::{
-    approvers, bad_request, details, escape, form, message_page, not_valid, unavailable, when,
+    bad_request, details, escape, form, message_page, not_valid, unavailable, when,
 };
 use crate::approval::{self, ApprovalRecord, ApprovalStatus, Credential, DecisionError};
 use crate::ports::Services;
@@ -205,7 +205,7 @@ pub(super) async fn submit(
             "Approval recorded",
             format!(
                 "{} of {} approvals so far; the deployment waits for the others.",
-                approvers(&approval),
+                approval::approvers(&approval.decisions),
                 approval.quorum
             ),
         ),

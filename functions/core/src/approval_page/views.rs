@@ -6,20 +6,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 use super::assets::html_response;
-use crate::approval::ApprovalRecord;
+use crate::approval::{self, ApprovalRecord};
 use crate::record::{keys, DeploymentRecord, EventKind};
-
-pub(super) fn approvers(approval: &ApprovalRecord) -> usize {
-    let mut names: Vec<String> = approval
-        .decisions
-        .iter()
-        .filter(|d| d.approve)
-        .map(|d| d.reviewer.trim().to_lowercase())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names.len()
-}
 
 /// The deployment's details: what moves where, health so far, who decided, expiry.
 pub(super) fn details(record: &DeploymentRecord, approval: &ApprovalRecord) -> String {
@@ -65,7 +53,11 @@ pub(super) fn details(record: &DeploymentRecord, approval: &ApprovalRecord) -> S
     );
     row(
         "Approvals",
-        format!("{} of {} needed", approvers(approval), approval.quorum),
+        format!(
+            "{} of {} needed",
+            approval::approvers(&approval.decisions),
+            approval.quorum
+        ),
     );
     row("Expires", when(approval.expires_at));
     html.push_str("</dl>");
