@@ -6,7 +6,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::links::verify_link;
-use super::record::{ApprovalRecord, ApprovalStatus, DecisionEntry};
+use super::record::{
+    ApprovalRecord, ApprovalStatus, DecisionEntry, MAX_COMMENT_CHARS, MAX_REVIEWER_NAME_CHARS,
+    MAX_USER_AGENT_CHARS,
+};
 use crate::contracts::ApprovalDecision;
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
@@ -187,7 +190,7 @@ pub async fn decide(
                 let reviewer = match (&link.reviewer, name) {
                     (Some(reviewer), _) => reviewer.clone(),
                     (None, Some(name)) if !name.trim().is_empty() => {
-                        name.trim().chars().take(120).collect()
+                        name.trim().chars().take(MAX_REVIEWER_NAME_CHARS).collect()
                     }
                     (None, _) => {
                         return Err(DecisionError::BadRequest("please give your name".into()))
@@ -236,13 +239,13 @@ pub async fn decide(
             comment: request
                 .comment
                 .clone()
-                .map(|c| c.chars().take(2000).collect()),
+                .map(|c| c.chars().take(MAX_COMMENT_CHARS).collect()),
             at: now,
             source_ip: request.source_ip.clone(),
             user_agent: request
                 .user_agent
                 .clone()
-                .map(|u| u.chars().take(300).collect()),
+                .map(|u| u.chars().take(MAX_USER_AGENT_CHARS).collect()),
             via,
         });
         approval.status = tally(approval.quorum, &approval.decisions);

@@ -28,7 +28,10 @@ pub use decision::{
 };
 pub use links::{hash_secret, issue_link, link_url, new_approval_id, verify_link, IssuedLink};
 pub use queries::{all, pending};
-pub use record::{ApprovalLink, ApprovalRecord, ApprovalStatus, DecisionEntry};
+pub use record::{
+    ApprovalLink, ApprovalRecord, ApprovalStatus, DecisionEntry, MAX_COMMENT_CHARS,
+    MAX_REVIEWER_NAME_CHARS, MAX_USER_AGENT_CHARS,
+};
 
 /// Also here, where callers looked for it before it joined the other handlers.
 pub use crate::handlers::request_approval;

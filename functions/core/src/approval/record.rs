@@ -5,6 +5,20 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Longest reviewer name a decision keeps, in characters: a name typed on a
+/// shared link is cut to it, and the page's name field has it as `maxlength`.
+/// (A browser counts UTF-16 units, never fewer than characters, so the page
+/// never accepts more than is kept.)
+pub const MAX_REVIEWER_NAME_CHARS: usize = 120;
+
+/// Longest comment a decision keeps, in characters; the page's comment field
+/// has it as `maxlength`.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// Longest user agent a decision keeps, in characters (the audit needs the
+/// browser, not an unbounded header).
+pub const MAX_USER_AGENT_CHARS: usize = 300;
+
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApprovalStatus {

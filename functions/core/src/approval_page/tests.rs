@@ -635,6 +635,42 @@ async fn a_reject_sends_approved_false() {
     assert_eq!(successes(&h).len(), 1);
 }
 
+/// The `maxlength` of the form field with `id`.
+fn maxlength(html: &str, id: &str) -> usize {
+    let start = html.find(&format!("id=\"{id}\"")).expect("the field");
+    let tag = &html[start..start + html[start..].find('>').unwrap()];
+    let value = tag.split("maxlength=\"").nth(1).expect("a maxlength");
+    value[..value.find('"').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_form_accepts_exactly_as_much_text_as_the_record_keeps() {
+    // GIVEN a shared link, whose page asks for a name and a comment
+    let h = Harness::new();
+    let shared =
+        serde_json::json!({"gates": ["beforePromotion"], "quorum": 1, "timeoutMinutes": 60});
+    let (id, links) = gate(&h, shared).await;
+    let html = text(&get(&h.services, &links[0]).await);
+    let (name_limit, comment_limit) = (maxlength(&html, "name"), maxlength(&html, "comment"));
+    assert_eq!(name_limit, crate::approval::MAX_REVIEWER_NAME_CHARS);
+    assert_eq!(comment_limit, crate::approval::MAX_COMMENT_CHARS);
+    // WHEN a client that ignores `maxlength` sends more than that
+    let long_name = "é".repeat(name_limit + 10);
+    let long_comment = "ü".repeat(comment_limit + 10);
+    let page = post(
+        &h.services,
+        &links[0],
+        "approve",
+        &[("name", &long_name), ("comment", &long_comment)],
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    // THEN the record keeps exactly what the page would have let through
+    let decision = approval_record(&h, &id).await.decisions.remove(0);
+    assert_eq!(decision.reviewer.chars().count(), name_limit);
+    assert_eq!(decision.comment.unwrap().chars().count(), comment_limit);
+}
+
 #[tokio::test]
 async fn script_in_a_comment_or_a_name_is_escaped_on_the_page() {
     let h = Harness::new();

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 use super::assets::html_response;
-use crate::approval::{self, ApprovalRecord};
+use crate::approval::{self, ApprovalRecord, MAX_COMMENT_CHARS, MAX_REVIEWER_NAME_CHARS};
 use crate::record::{keys, DeploymentRecord, EventKind};
 
 /// The deployment's details: what moves where, health so far, who decided, expiry.
@@ -122,11 +122,14 @@ pub(super) fn details(record: &DeploymentRecord, approval: &ApprovalRecord) -> S
 }
 
 pub(super) fn form(path: &str, link_id: &str, secret: &str, shared: bool) -> String {
+    // The fields hold no more than the record keeps (`approval::MAX_*`).
     let name = if shared {
-        "<label for=\"name\">Your name</label>\
-         <input id=\"name\" name=\"name\" required maxlength=\"120\" autocomplete=\"name\">"
+        format!(
+            "<label for=\"name\">Your name</label>\
+             <input id=\"name\" name=\"name\" required maxlength=\"{MAX_REVIEWER_NAME_CHARS}\" autocomplete=\"name\">"
+        )
     } else {
-        ""
+        String::new()
     };
     // The secret travels in the body, not again in the URL: the form posts to the bare path.
     format!(
@@ -135,7 +138,7 @@ pub(super) fn form(path: &str, link_id: &str, secret: &str, shared: bool) -> Str
          <input type=\"hidden\" name=\"secret\" value=\"{}\">\
          {name}\
          <label for=\"comment\">Comment (optional)</label>\
-         <textarea id=\"comment\" name=\"comment\" rows=\"3\" maxlength=\"2000\"></textarea>\
+         <textarea id=\"comment\" name=\"comment\" rows=\"3\" maxlength=\"{MAX_COMMENT_CHARS}\"></textarea>\
          <div class=\"actions\">\
          <button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>\
          <button type=\"submit\" name=\"decision\" value=\"reject\" class=\"reject\">Reject</button>\
