@@ -127,34 +127,45 @@ pub struct HealthPolicy {
     pub min_invocations: u64,
 }
 
-/// Where approval gates go and how they decide.
+/// Where approval gates go and how they decide. A field the request leaves
+/// out takes its default (`Default` is the policy of an empty `"approval": {}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ApprovalPolicy {
     /// Gates: `beforeFirstShift`, `afterCanary`, `beforePromotion`
     /// (explicit steps also take `"approval": true` per step).
-    #[serde(default)]
     pub gates: Vec<GateName>,
     /// Reviewers (e-mail addresses or names); each gets a personal link.
-    #[serde(default)]
     pub reviewers: Vec<String>,
-    /// How many approvals a gate needs (default 1).
-    #[serde(default = "one")]
+    /// How many approvals a gate needs (default [`Self::DEFAULT_QUORUM`]).
     pub quorum: u32,
-    /// Minutes a gate waits for decisions (default 1440).
-    #[serde(default = "one_day")]
+    /// Minutes a gate waits for decisions (default [`Self::DEFAULT_TIMEOUT_MINUTES`]).
     pub timeout_minutes: f64,
-    /// What a timeout does: `rollback` (default) or `continue`.
-    #[serde(default)]
+    /// What a timeout does: `rollback` or `continue` (default
+    /// [`Self::DEFAULT_ON_TIMEOUT`]).
     pub on_timeout: OnTimeout,
 }
 
-fn one() -> u32 {
-    1
+impl ApprovalPolicy {
+    /// Approvals a gate needs when the request names no `quorum`.
+    pub const DEFAULT_QUORUM: u32 = 1;
+    /// Minutes a gate waits when the request names no `timeoutMinutes`: a day.
+    pub const DEFAULT_TIMEOUT_MINUTES: f64 = 1440.0;
+    /// What a timeout does when the request names no `onTimeout`: no
+    /// decision is no promotion.
+    pub const DEFAULT_ON_TIMEOUT: OnTimeout = OnTimeout::Rollback;
 }
 
-fn one_day() -> f64 {
-    1440.0
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        Self {
+            gates: Vec::new(),
+            reviewers: Vec::new(),
+            quorum: Self::DEFAULT_QUORUM,
+            timeout_minutes: Self::DEFAULT_TIMEOUT_MINUTES,
+            on_timeout: Self::DEFAULT_ON_TIMEOUT,
+        }
+    }
 }
 
 /// A named gate position.
@@ -170,14 +181,20 @@ pub enum GateName {
 }
 
 /// What an approval timeout does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OnTimeout {
     /// Roll the deployment back.
-    #[default]
     Rollback,
     /// Go on as if approved.
     Continue,
+}
+
+impl Default for OnTimeout {
+    /// [`ApprovalPolicy::DEFAULT_ON_TIMEOUT`].
+    fn default() -> Self {
+        ApprovalPolicy::DEFAULT_ON_TIMEOUT
+    }
 }
 
 /// Why a request is refused. One line.
@@ -303,7 +320,9 @@ impl DeploymentRequest {
         let minutes = self
             .approval
             .as_ref()
-            .map_or_else(one_day, |a| a.timeout_minutes);
+            .map_or(ApprovalPolicy::DEFAULT_TIMEOUT_MINUTES, |a| {
+                a.timeout_minutes
+            });
         plan::minutes_to_seconds("approval.timeoutMinutes", minutes, false)
             .unwrap_or(plan::MAX_EXECUTION_SECONDS)
     }
@@ -405,5 +424,46 @@ mod tests {
         }
         let req = request(r#","bakeMinutes":0.5"#).unwrap();
         assert_eq!(req.validate().unwrap().bake_seconds, 30);
+    }
+
+    #[test]
+    fn an_approval_without_settings_takes_the_named_defaults() {
+        let req = request(r#","approval":{}"#).unwrap();
+        assert_eq!(req.approval, Some(ApprovalPolicy::default()));
+        let policy = req.approval.unwrap();
+        assert_eq!(policy.quorum, ApprovalPolicy::DEFAULT_QUORUM);
+        assert_eq!(
+            policy.timeout_minutes,
+            ApprovalPolicy::DEFAULT_TIMEOUT_MINUTES
+        );
+        assert_eq!(policy.on_timeout, ApprovalPolicy::DEFAULT_ON_TIMEOUT);
+        assert_eq!(OnTimeout::default(), ApprovalPolicy::DEFAULT_ON_TIMEOUT);
+        // Without any approval settings, a gate placed by an explicit step waits as long.
+        assert_eq!(
+            request("").unwrap().approval_timeout_seconds(),
+            (ApprovalPolicy::DEFAULT_TIMEOUT_MINUTES * 60.0) as u64
+        );
+    }
+
+    #[test]
+    fn the_readme_states_the_approval_defaults() {
+        // Line breaks in the README do not matter, so compare with spaces collapsed.
+        let readme = include_str!("../../../README.md")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let states = |text: String| assert!(readme.contains(&text), "README lacks: {text}");
+        states(format!(
+            "`quorum` approvals from distinct reviewers (default {})",
+            ApprovalPolicy::DEFAULT_QUORUM
+        ));
+        let otherwise = match ApprovalPolicy::DEFAULT_ON_TIMEOUT {
+            OnTimeout::Rollback => "rolls back, or goes on with `\"onTimeout\": \"continue\"`",
+            OnTimeout::Continue => "goes on, or rolls back with `\"onTimeout\": \"rollback\"`",
+        };
+        states(format!(
+            "After `timeoutMinutes` (default {}) the gate {otherwise}",
+            ApprovalPolicy::DEFAULT_TIMEOUT_MINUTES
+        ));
     }
 }

@@ -22,18 +22,7 @@ pub async fn request_approval(
     input: RequestApprovalInput,
 ) -> Result<RequestApprovalOutput, HandlerError> {
     let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
-    let policy =
-        record
-            .request
-            .approval
-            .clone()
-            .unwrap_or_else(|| crate::request::ApprovalPolicy {
-                gates: vec![],
-                reviewers: vec![],
-                quorum: 1,
-                timeout_minutes: 1440.0,
-                on_timeout: Default::default(),
-            });
+    let policy = record.request.approval.clone().unwrap_or_default();
     let now = services.clock.now();
     let approval_id = approval::new_approval_id(input.step_index);
     let reviewers: Vec<Option<String>> = if policy.reviewers.is_empty() {
