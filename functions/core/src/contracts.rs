@@ -18,13 +18,16 @@ pub struct PrepareInput {
     pub execution_id: Option<String>,
 }
 
-/// Approval settings the state machine reads.
+/// Approval settings the state machine reads (`$.approval`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalSettings {
-    /// `TimeoutSecondsPath` of the approval task.
+    /// Whole seconds (at least 1) a gate waits: the request's
+    /// `approval.timeoutMinutes` × 60, or the default; the approval task's
+    /// `TimeoutSecondsPath`.
     pub timeout_seconds: u64,
-    /// What a timeout does.
+    /// `"rollback"` or `"continue"`: the request's `approval.onTimeout`, or the
+    /// default; `OnApprovalTimeout` chooses on it.
     pub on_timeout: OnTimeout,
 }
 
@@ -221,18 +224,22 @@ pub struct RollbackInput {
     pub failure: Option<Failure>,
 }
 
-/// Input of `request-approval` (invoked with `lambda:invoke.waitForTaskToken`).
+/// Input of `request-approval` (invoked with `lambda:invoke.waitForTaskToken`;
+/// the state machine's `RequestApproval` task builds it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestApprovalInput {
     /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`,
     /// as `prepare` returned it.
     pub deployment_id: String,
-    /// The 0-based index of the step waiting behind the gate.
+    /// The 0-based index into the plan's steps of the step waiting behind the
+    /// gate (`$.step.index`, from `prepare`'s `steps`).
     pub step_index: usize,
-    /// The weight that step will shift to.
+    /// Percent of traffic, 0–100, that step will route to the new version
+    /// (`$.step.weightPercent`).
     pub weight_percent: f64,
-    /// `$$.Task.Token`: kept in S3 only, never logged or shown.
+    /// The task token Step Functions issued (`$$.Task.Token`), opaque: kept in
+    /// the approval record only, never logged, shown or put in a link.
     pub task_token: String,
 }
 
@@ -252,16 +259,22 @@ pub struct RequestApprovalOutput {
     pub approval_id: String,
 }
 
-/// The decision the approval endpoint sends back with `SendTaskSuccess`.
+/// The decision the approval endpoint (or the CLI) sends back with
+/// `SendTaskSuccess`; the `RequestApproval` task puts it at `$.decision`, and
+/// the `ApprovalDecision` Choice reads `$.decision.approved`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalDecision {
-    /// Whether the gate opens.
+    /// `true` when the quorum approved (the gate opens), `false` when a
+    /// reviewer rejected (the deployment rolls back).
     pub approved: bool,
-    /// Who decided (the reviewers whose decisions met the quorum, or the rejecter).
+    /// The deciders whose decisions made the outcome, in the order they
+    /// decided, as the approval record names them (reviewer, typed name or IAM
+    /// ARN): every approver, or the rejecter.
     pub decided_by: Vec<String>,
-    /// The approval record's id (`deployments/<id>/approvals/<approval id>.json`),
-    /// as `request-approval` created it.
+    /// The approval record's id, `step<index>-` and 8 hex digits (the record is
+    /// `deployments/<id>/approvals/<approval id>.json`), as `request-approval`
+    /// created it and [`RequestApprovalOutput`] named it.
     pub approval_id: String,
 }
 

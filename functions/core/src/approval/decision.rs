@@ -27,22 +27,25 @@ fn identity(reviewer: &str) -> String {
     reviewer.trim().to_lowercase()
 }
 
-/// A decision as submitted.
+/// A decision as submitted, by the approval page's form or the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionRequest {
-    /// The deployment.
+    /// The deployment id: the link's path segment after `approvals/`, or the
+    /// CLI's argument. Unchecked input: [`load`] refuses anything but
+    /// `[A-Za-z0-9_-]{1,80}`.
     pub deployment_id: String,
-    /// The approval.
+    /// The approval id: the link's last path segment, or the CLI's pending
+    /// approval. Checked like `deployment_id`.
     pub approval_id: String,
     /// How the decider proved who they are.
     pub credential: Credential,
-    /// Approve or reject.
+    /// `true` to approve, `false` to reject.
     pub approve: bool,
-    /// Free text.
+    /// The decider's comment, if any; stored cut to [`MAX_COMMENT_CHARS`].
     pub comment: Option<String>,
-    /// The client's address.
+    /// The client's IP address, if known (the function URL's request context).
     pub source_ip: Option<String>,
-    /// The client's user agent.
+    /// The client's user agent, if known; stored cut to [`MAX_USER_AGENT_CHARS`].
     pub user_agent: Option<String>,
 }
 
@@ -51,11 +54,14 @@ pub struct DecisionRequest {
 pub enum Credential {
     /// A link's id and secret; `name` is what a shared link's page asked for.
     Link {
-        /// The link id.
+        /// The link's id (16 hex digits), from the form's `link` field.
         link_id: String,
-        /// The secret from the URL.
+        /// The link's secret (64 hex digits), from the form's `secret` field;
+        /// checked against the stored hash, never stored or logged.
         secret: String,
-        /// The name typed on a shared link's page.
+        /// The name typed on a shared link's page; ignored for a personal link,
+        /// whose reviewer is the link's. Stored trimmed, cut to
+        /// [`MAX_REVIEWER_NAME_CHARS`].
         name: Option<String>,
     },
     /// An IAM-authenticated operator (the CLI), by caller ARN.

@@ -12,9 +12,11 @@ use super::record::{ApprovalLink, ApprovalRecord};
 /// A link to send: who it is for and its URL (holding the secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedLink {
-    /// The reviewer, or `None` for a shared link.
+    /// The reviewer as listed in the request, or `None` for a shared link;
+    /// the notification routes on it (message attribute `reviewer`).
     pub reviewer: Option<String>,
-    /// The full URL, secret included.
+    /// The full URL, secret included (see [`link_url`]); sent once, in the
+    /// notification, and kept nowhere.
     pub url: String,
 }
 

@@ -19,7 +19,8 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 /// browser, not an unbounded header).
 pub const MAX_USER_AGENT_CHARS: usize = 300;
 
-/// Where an approval stands.
+/// Where an approval stands; stored as `"Pending"`, `"Approved"` or
+/// `"Rejected"`, and set only by [`tally`](super::tally).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApprovalStatus {
     /// Waiting for decisions.
@@ -30,38 +31,49 @@ pub enum ApprovalStatus {
     Rejected,
 }
 
-/// One personal (or shared) link. The secret itself is never stored.
+/// One link as the approval record keeps it (`links[]`): written by
+/// `request-approval`, never changed. The secret itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalLink {
-    /// Identifies the link in its URL.
+    /// 16 random lowercase hex digits; the link's URL carries it as `link=`.
     pub link_id: String,
-    /// The reviewer the link belongs to; `None` for a shared link (the page asks for a name).
+    /// The reviewer the link belongs to, as listed in the request's
+    /// `approval.reviewers` (an e-mail address or a name); `null` for a shared
+    /// link, whose page asks for a name.
     pub reviewer: Option<String>,
-    /// Hex SHA-256 of the link's secret.
+    /// SHA-256 of the link's secret (the URL's `secret=`, 64 hex digits), as
+    /// 64 lowercase hex digits.
     pub secret_sha256: String,
 }
 
-/// One decision, with who, when and from where.
+/// One decision, with who, when and from where (`decisions[]`, appended by
+/// [`decide`](super::decide) in the order taken).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionEntry {
-    /// Who decided (the link's reviewer, the name typed on a shared link, or an IAM ARN).
+    /// Who decided: the personal link's reviewer, the name typed on a shared
+    /// link's page (trimmed, at most [`MAX_REVIEWER_NAME_CHARS`]), or the
+    /// operator's IAM ARN from `shiftgate approve`/`reject`.
     pub reviewer: String,
-    /// Approve (`true`) or reject.
+    /// `true` for approve, `false` for reject (the button pressed, or the CLI command).
     pub approve: bool,
-    /// Free text from the reviewer.
+    /// The reviewer's comment from the page's form (trimmed) or the CLI's
+    /// `--comment`, cut to [`MAX_COMMENT_CHARS`]; absent when none was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// When.
+    /// When the decision was taken, by the backend's clock (RFC 3339, UTC).
     pub at: DateTime<Utc>,
-    /// The client's address.
+    /// The client's IP address as the function URL saw it
+    /// (`requestContext.http.sourceIp`); absent when unknown (the CLI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
-    /// The client's user agent.
+    /// The client's `User-Agent` (the function URL's request context, else the
+    /// header; `shiftgate-cli/<version>` from the CLI), cut to
+    /// [`MAX_USER_AGENT_CHARS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    /// `link` or `cli`.
+    /// How it was decided: `link:<link id>` from the page, or `cli` for an operator.
     pub via: String,
 }
 
@@ -72,27 +84,33 @@ pub struct DecisionEntry {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalRecord {
-    /// The approval id.
+    /// `step<stepIndex>-` and 8 random hex digits, made by `request-approval`
+    /// ([`new_approval_id`](super::new_approval_id)); the record's file name.
     pub approval_id: String,
-    /// The deployment it gates.
+    /// The id of the deployment it gates (the request's `deploymentId` or the
+    /// one `prepare` generated); the record lives under its prefix.
     pub deployment_id: String,
-    /// The step waiting behind the gate.
+    /// Index into the plan's steps of the step waiting behind the gate, from
+    /// the state machine (`$.step.index`).
     pub step_index: usize,
-    /// The weight that step shifts to.
+    /// Percent of traffic (0–100) that step routes to the new version, from
+    /// the state machine (`$.step.weightPercent`).
     pub weight_percent: f64,
-    /// The Step Functions task token; never leaves the backend.
+    /// The Step Functions task token (`$$.Task.Token`), opaque; used only to
+    /// resume the workflow and never leaves the backend.
     pub task_token: String,
-    /// When the gate opened.
+    /// When `request-approval` opened the gate (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
-    /// When links stop working (the workflow times out the task then too).
+    /// `createdAt` plus the request's `approval.timeoutMinutes`: links stop
+    /// working then, and the workflow times the task out too.
     pub expires_at: DateTime<Utc>,
-    /// How many distinct approvals open the gate.
+    /// Distinct approvals that open the gate: the request's `approval.quorum`.
     pub quorum: u32,
-    /// The links sent out.
+    /// The links sent out, one per reviewer or one shared link.
     pub links: Vec<ApprovalLink>,
-    /// Decisions so far.
+    /// Decisions so far, oldest first.
     pub decisions: Vec<DecisionEntry>,
-    /// Where it stands.
+    /// Where it stands, as [`tally`](super::tally) last judged the decisions.
     pub status: ApprovalStatus,
     /// When the workflow accepted the outcome (`SendTaskSuccess`). `None`
     /// after a decision means the call failed and is owed: the next click on

@@ -8,8 +8,9 @@
 //!
 //! GET never decides because mail scanners and link previewers fetch every
 //! link in a message; only a POST carrying the secret does, through
-//! [`approval::decide`]. The same handler runs behind the Lambda function URL
-//! (`approval-endpoint`) and behind `shiftgate local`'s loopback server.
+//! [`approval::decide`](crate::approval::decide). The same handler runs behind
+//! the Lambda function URL (`approval-endpoint`) and behind `shiftgate local`'s
+//! loopback server.
 //!
 //! What a response may carry: the page never shows the task token (it is not
 //! even read here), never reflects a secret that did not verify, and answers an
