@@ -351,6 +351,8 @@ async fn resume_owed_workflow(
     }
 }
 
+/// After a recorded decision: resume the workflow if the gate is decided,
+/// then tell the timeline and the topic.
 async fn after_decision(
     services: &Services,
     approval: &mut ApprovalRecord,

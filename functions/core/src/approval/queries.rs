@@ -1,4 +1,5 @@
-//! Queries over a deployment's approval records, for the CLI and the local run.
+//! Queries over a deployment's approval records, for the CLI's `status`,
+//! `approve` and `reject`.
 
 use super::record::{ApprovalRecord, ApprovalStatus};
 use crate::error::HandlerError;

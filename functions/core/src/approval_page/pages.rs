@@ -62,6 +62,8 @@ enum Standing {
     Expired,
 }
 
+/// Whether `link_id` may still decide, judged as the engine would, so GET
+/// shows buttons only when a POST could succeed.
 fn standing(services: &Services, approval: &ApprovalRecord, link_id: &str) -> Standing {
     let link = approval.links.iter().find(|l| l.link_id == link_id);
     let personal = link.is_some_and(|l| l.reviewer.is_some());
@@ -84,6 +86,8 @@ fn standing(services: &Services, approval: &ApprovalRecord, link_id: &str) -> St
     Standing::Open
 }
 
+/// GET: the approval's details and, while it is open, the decision form.
+/// Changes nothing, whoever fetches it.
 pub(super) async fn show(
     services: &Services,
     request: &Request,
@@ -136,6 +140,7 @@ pub(super) async fn show(
     html_response(status, title, &html)
 }
 
+/// POST: take the decision the form carries and confirm it, or say why not.
 pub(super) async fn submit(
     services: &Services,
     request: &Request,
@@ -232,6 +237,8 @@ fn client(request: &Request) -> (Option<String>, Option<String>) {
     }
 }
 
+/// The deployment record the page describes; a missing one is the one
+/// "not valid" page, an unreadable one "try again".
 async fn deployment(
     services: &Services,
     deployment_id: &str,
@@ -246,6 +253,8 @@ async fn deployment(
     }
 }
 
+/// The page for a refused decision: 403, 409, 410, 400 or 500, never with
+/// backend detail.
 fn decision_error_page(error: DecisionError) -> Response<Body> {
     match error {
         DecisionError::NotValid => not_valid(),

@@ -121,6 +121,8 @@ pub(super) fn details(record: &DeploymentRecord, approval: &ApprovalRecord) -> S
     html
 }
 
+/// The decision form: the link and secret as hidden fields, a name field on a
+/// shared link, a comment, and the two buttons.
 pub(super) fn form(path: &str, link_id: &str, secret: &str, shared: bool) -> String {
     // The fields hold no more than the record keeps (`approval::MAX_*`).
     let name = if shared {
@@ -158,10 +160,12 @@ pub(super) fn not_valid() -> Response<Body> {
     )
 }
 
+/// 400: the form was incomplete; `why` says what to do.
 pub(super) fn bad_request(why: &str) -> Response<Body> {
     message_page(StatusCode::BAD_REQUEST, "Incomplete form", why)
 }
 
+/// 500: the backend failed; the detail goes to the log, not the page.
 pub(super) fn unavailable() -> Response<Body> {
     message_page(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,6 +174,7 @@ pub(super) fn unavailable() -> Response<Body> {
     )
 }
 
+/// A page holding one escaped message.
 pub(super) fn message_page(status: StatusCode, title: &str, message: &str) -> Response<Body> {
     html_response(
         status,
