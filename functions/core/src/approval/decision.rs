@@ -101,6 +101,9 @@ impl From<StoreError> for DecisionError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::RecordNotFound(_) => DecisionError::NotValid,
+            StoreError::KeptChanging { .. } => {
+                DecisionError::Backend("too many concurrent decisions; try again".into())
+            }
             other => DecisionError::Backend(other.to_string()),
         }
     }
@@ -168,7 +171,10 @@ pub async fn decide(
     services: &Services,
     request: DecisionRequest,
 ) -> Result<ApprovalRecord, DecisionError> {
-    for _ in 0..8 {
+    let key = keys::approval(&request.deployment_id, &request.approval_id);
+    let mut retries = store::ConflictRetries::new(&key);
+    loop {
+        retries.next_attempt()?;
         let (mut approval, etag) =
             load(services, &request.deployment_id, &request.approval_id).await?;
         let proven = match &request.credential {
@@ -255,7 +261,6 @@ pub async fn decide(
             via,
         });
         approval.status = tally(approval.quorum, &approval.decisions);
-        let key = keys::approval(&approval.deployment_id, &approval.approval_id);
         let etag = match store::write(
             services.store.as_ref(),
             &key,
@@ -279,9 +284,6 @@ pub async fn decide(
         .await?;
         return Ok(approval);
     }
-    Err(DecisionError::Backend(
-        "too many concurrent decisions; try again".into(),
-    ))
 }
 
 /// What `SendTaskSuccess` carries for a decided approval.
@@ -399,7 +401,7 @@ mod tests {
     use crate::approval::pending;
     use crate::contracts::RequestApprovalInput;
     use crate::handlers::request_approval;
-    use crate::handlers::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness};
 
     const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
 

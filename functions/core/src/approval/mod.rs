@@ -32,6 +32,3 @@ pub use record::{
     ApprovalLink, ApprovalRecord, ApprovalStatus, DecisionEntry, MAX_COMMENT_CHARS,
     MAX_REVIEWER_NAME_CHARS, MAX_USER_AGENT_CHARS,
 };
-
-/// Also here, where callers looked for it before it joined the other handlers.
-pub use crate::handlers::request_approval;

@@ -1,7 +1,6 @@
 //! The approval endpoint end to end: requests as a function URL delivers them,
 //! against in-memory adapters.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -10,130 +9,27 @@ use chrono::Duration;
 use super::*;
 use crate::adapters::memory::{Callback, MemoryStore};
 use crate::approval::{ApprovalRecord, ApprovalStatus, RESUME_GRACE_SECONDS};
-use crate::contracts::RequestApprovalInput;
-use crate::handlers::testing::{request_json, Harness};
-use crate::ports::{Clock, ObjectStore, PortError, StoredObject, WriteCondition};
+use crate::ports::{Clock, ObjectStore, PortError};
 use crate::record::EventKind;
 use crate::store;
+use crate::testing::function_url::{body_text, form_body};
+use crate::testing::{FunctionUrlRequest, Harness, InterleavingStore, IssuedLink as Link};
 
 const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAfaketasktoken0123456789";
-const BASE: &str = "https://approve.example.invalid";
-
-/// One link as a reviewer received it.
-#[derive(Debug, Clone)]
-struct Link {
-    reviewer: Option<String>,
-    path: String,
-    link: String,
-    secret: String,
-}
-
-impl Link {
-    fn query(&self) -> String {
-        format!("link={}&secret={}", self.link, self.secret)
-    }
-}
 
 /// A deployment of checkout:live 7 → 8 stopped at an approval gate before
 /// promotion, and the links its reviewers were sent.
 async fn gate(h: &Harness, approval: serde_json::Value) -> (String, Vec<Link>) {
-    let mut request = request_json("Canary10Percent5Minutes");
-    request["approval"] = approval;
-    let deployment_id = h.prepare(request).await.unwrap().deployment_id;
-    let sent_before = h.notifier.published().len();
-    crate::handlers::request_approval(
-        &h.services,
-        RequestApprovalInput {
-            deployment_id: deployment_id.clone(),
-            step_index: 1,
-            weight_percent: 100.0,
-            task_token: TOKEN.into(),
-        },
-    )
-    .await
-    .unwrap();
-    let links = h.notifier.published()[sent_before..]
-        .iter()
-        .filter(|n| n.attributes["kind"] == "approval")
-        .map(|n| {
-            let url = n
-                .body
-                .split_whitespace()
-                .find(|w| w.starts_with(BASE))
-                .expect("the message carries a link");
-            let (path, query) = url[BASE.len()..].split_once('?').unwrap();
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                    .unwrap()
-                    .to_string()
-            };
-            Link {
-                reviewer: n.attributes.get("reviewer").cloned(),
-                path: path.to_string(),
-                link: param("link"),
-                secret: param("secret"),
-            }
-        })
-        .collect();
-    (deployment_id, links)
+    h.open_gate(approval, TOKEN).await.unwrap()
 }
 
-/// A request as a Lambda function URL delivers it (API Gateway HTTP v2 payload).
+/// A request as a Lambda function URL delivers it.
 fn event(method: &str, path: &str, query: &str, body: Option<&str>) -> Request {
-    let event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {
-            "host": "abcdef.example.invalid",
-            "user-agent": "Mozilla/5.0 (test)",
-            "content-type": "application/x-www-form-urlencoded"
-        },
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abcdef",
-            "domainName": "abcdef.example.invalid",
-            "domainPrefix": "abcdef",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "Mozilla/5.0 (test)"
-            },
-            "requestId": "req-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "22/Nov/2026:12:00:00 +0000",
-            "timeEpoch": 1795262400000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).expect("a function URL event")
-}
-
-/// `application/x-www-form-urlencoded`, as a browser encodes a form.
-fn form_body(fields: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_string(),
-                b => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    let request = FunctionUrlRequest::new(method, path).query(query);
+    match body {
+        Some(body) => request.body(body).build(),
+        None => request.build(),
+    }
 }
 
 async fn get(services: &Services, link: &Link) -> Response<Body> {
@@ -160,7 +56,7 @@ async fn post(
 }
 
 fn text(response: &Response<Body>) -> String {
-    String::from_utf8(response.body().as_ref().to_vec()).unwrap()
+    body_text(response)
 }
 
 fn successes(h: &Harness) -> Vec<serde_json::Value> {
@@ -349,50 +245,8 @@ async fn a_second_post_with_the_same_link_gets_409() {
     assert_eq!(successes(&h).len(), 1);
 }
 
-/// A store that yields to the scheduler around every call, so concurrent
-/// decisions really interleave their reads and conditional writes.
-struct YieldingStore {
-    inner: Arc<MemoryStore>,
-    conflicts: AtomicUsize,
-}
-
-#[async_trait]
-impl ObjectStore for YieldingStore {
-    async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
-        tokio::task::yield_now().await;
-        let object = self.inner.get(key).await;
-        tokio::task::yield_now().await;
-        object
-    }
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<String, PortError> {
-        tokio::task::yield_now().await;
-        let result = self.inner.put(key, body, condition).await;
-        if matches!(result, Err(PortError::Conflict(_))) {
-            self.conflicts.fetch_add(1, Ordering::SeqCst);
-        }
-        result
-    }
-    async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
-        self.inner.delete(key, if_match).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
-        self.inner.list(prefix).await
-    }
-}
-
-fn racing(h: &Harness) -> (Services, Arc<YieldingStore>) {
-    let store = Arc::new(YieldingStore {
-        inner: h.store.clone(),
-        conflicts: AtomicUsize::new(0),
-    });
-    let mut services = h.services.clone();
-    services.store = store.clone();
-    (services, store)
+fn racing(h: &Harness) -> (Services, Arc<InterleavingStore>) {
+    InterleavingStore::around(&h.services, h.store.clone())
 }
 
 #[tokio::test]
@@ -412,10 +266,7 @@ async fn two_concurrent_posts_produce_exactly_one_decision() {
         let mut statuses = [a.status().as_u16(), b.status().as_u16()];
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 409], "same link: {same_link}");
-        assert!(
-            store.conflicts.load(Ordering::SeqCst) >= 1,
-            "the writes raced"
-        );
+        assert!(store.conflicts() >= 1, "the writes raced");
         assert_eq!(successes(&h).len(), 1);
         assert_eq!(approval_record(&h, &id).await.decisions.len(), 1);
     }

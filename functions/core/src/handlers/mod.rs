@@ -64,7 +64,3 @@ pub async fn dispatch(
         }
     }
 }
-
-/// The harness's old home, still imported by the approval tests.
-#[cfg(test)]
-pub(crate) use crate::testing;

@@ -120,8 +120,8 @@ mod tests {
 
     use super::*;
     use crate::approval::{all, hash_secret};
-    use crate::handlers::testing::{request_json, Harness};
     use crate::ports::ObjectStore;
+    use crate::testing::{request_json, Harness};
 
     const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
 

@@ -1,8 +1,9 @@
 //! `request-approval`: hashes and the token stored, one link mailed per reviewer.
 
 use serde_json::json;
-use shiftgate_core::approval::{hash_secret, request_approval, ApprovalRecord};
+use shiftgate_core::approval::{hash_secret, ApprovalRecord};
 use shiftgate_core::contracts::RequestApprovalInput;
+use shiftgate_core::handlers::request_approval;
 use shiftgate_core::testing::APPROVAL_BASE_URL as APPROVAL_BASE;
 
 use crate::common::*;
