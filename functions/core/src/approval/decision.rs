@@ -399,39 +399,15 @@ async fn after_decision(
 mod tests {
     use super::*;
     use crate::approval::pending;
-    use crate::contracts::RequestApprovalInput;
-    use crate::handlers::request_approval;
-    use crate::testing::{request_json, Harness};
+    use crate::testing::{Harness, TASK_TOKEN};
 
-    const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
-
-    async fn open_gate(h: &Harness, reviewers: &[&str]) -> String {
-        let mut request = request_json("Canary10Percent5Minutes");
-        request["approval"] = serde_json::json!({
-            "gates": ["afterCanary"],
-            "reviewers": reviewers,
-            "timeoutMinutes": 30
-        });
-        let id = h.prepare(request).await.unwrap().deployment_id;
-        request_approval(
-            &h.services,
-            RequestApprovalInput {
-                deployment_id: id.clone(),
-                step_index: 1,
-                weight_percent: 100.0,
-                task_token: TOKEN.into(),
-            },
-        )
-        .await
-        .unwrap();
-        id
-    }
+    const TOKEN: &str = TASK_TOKEN;
 
     #[tokio::test]
     async fn an_operator_decides_as_their_iam_identity() {
         // GIVEN an open gate
         let h = Harness::new();
-        let id = open_gate(&h, &["alice@example.com"]).await;
+        let id = h.gate_for(&["alice@example.com"]).await;
         let open = pending(h.services.store.as_ref(), &id)
             .await
             .unwrap()

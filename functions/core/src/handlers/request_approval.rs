@@ -121,31 +121,9 @@ mod tests {
     use super::*;
     use crate::approval::{all, hash_secret};
     use crate::ports::ObjectStore;
-    use crate::testing::{request_json, Harness};
+    use crate::testing::{request_json, Harness, TASK_TOKEN};
 
-    const TOKEN: &str = "task-token-that-must-stay-in-the-backend";
-
-    async fn open_gate(h: &Harness, reviewers: &[&str]) -> String {
-        let mut request = request_json("Canary10Percent5Minutes");
-        request["approval"] = serde_json::json!({
-            "gates": ["afterCanary"],
-            "reviewers": reviewers,
-            "timeoutMinutes": 30
-        });
-        let id = h.prepare(request).await.unwrap().deployment_id;
-        request_approval(
-            &h.services,
-            RequestApprovalInput {
-                deployment_id: id.clone(),
-                step_index: 1,
-                weight_percent: 100.0,
-                task_token: TOKEN.into(),
-            },
-        )
-        .await
-        .unwrap();
-        id
-    }
+    const TOKEN: &str = TASK_TOKEN;
 
     fn secret_of(url: &str) -> &str {
         url.split("secret=").nth(1).unwrap()
@@ -155,7 +133,7 @@ mod tests {
     async fn request_approval_stores_only_hashes_and_writes_each_reviewer() {
         // GIVEN two reviewers
         let h = Harness::new();
-        let id = open_gate(&h, &["ana@example.com", "bo@example.com"]).await;
+        let id = h.gate_for(&["ana@example.com", "bo@example.com"]).await;
         // THEN each gets one message, routed by a `reviewer` attribute
         let sent: Vec<_> = h
             .notifier
@@ -209,7 +187,7 @@ mod tests {
     #[tokio::test]
     async fn without_reviewers_one_shared_link_is_sent() {
         let h = Harness::new();
-        let id = open_gate(&h, &[]).await;
+        let id = h.gate_for(&[]).await;
         let sent: Vec<_> = h
             .notifier
             .published()

@@ -109,6 +109,9 @@ impl MemoryServicesBuilder {
     }
 }
 
+/// The task token tests open gates with; it must never leave the backend.
+pub const TASK_TOKEN: &str = "task-token-that-must-stay-in-the-backend";
+
 /// The handlers' shared scene: [`MemoryServices`] with `checkout` (versions
 /// 1–8, alias `live` on 7), [`stack_settings`], and a manual clock at
 /// [`start`] that the test moves.
@@ -174,6 +177,18 @@ impl Harness {
             },
         )
         .await
+    }
+
+    /// A canary stopped at an `afterCanary` gate that `reviewers` decide
+    /// (quorum 1, 30 minutes), opened with [`TASK_TOKEN`]: its deployment id.
+    pub async fn gate_for(&self, reviewers: &[&str]) -> String {
+        let approval = serde_json::json!({
+            "gates": ["afterCanary"], "reviewers": reviewers, "timeoutMinutes": 30
+        });
+        match self.open_gate(approval, TASK_TOKEN).await {
+            Ok((deployment_id, _)) => deployment_id,
+            Err(error) => panic!("the gate did not open: {error}"),
+        }
     }
 
     /// A canary of `checkout:live` 7 → 8 with `approval` (the request's

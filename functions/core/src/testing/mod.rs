@@ -35,7 +35,7 @@ use crate::ports::Settings;
 
 pub use function_url::FunctionUrlRequest;
 pub use links::{issued_links, IssuedLink};
-pub use memory::{Harness, MemoryServices, MemoryServicesBuilder};
+pub use memory::{Harness, MemoryServices, MemoryServicesBuilder, TASK_TOKEN};
 pub use racing::InterleavingStore;
 
 /// The stack's notification topic in tests.
