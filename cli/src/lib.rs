@@ -5,7 +5,6 @@
 //! - [`local`]: `shiftgate local run` — the project's own state machine run by
 //!   the embedded interpreter against the same handlers and local stand-ins.
 
-pub mod approval_server;
 pub mod local;
 pub mod ops;
 pub mod plan_cmd;

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shiftgate_cli::approval_server;
+use shiftgate_cli::local::approval_server;
 use shiftgate_core::adapters::memory::{
     Callback, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
 };
