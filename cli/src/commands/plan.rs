@@ -1,4 +1,4 @@
-//! `shiftgate plan`: show the schedule a strategy makes.
+//! `shiftgate plan`: show the schedule a strategy makes (no AWS, no state).
 
 use std::fmt::Write;
 
