@@ -68,7 +68,7 @@ fn plan_command(args: &PlanArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(reason) => {
-            eprintln!("shiftgate plan: {reason}");
+            eprintln!("shiftgate plan: {reason:#}");
             ExitCode::from(2)
         }
     }
@@ -103,7 +103,9 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
         .block_on(future)
 }
 
-fn report(result: Result<String, String>) -> ExitCode {
+/// Prints a command's output, or its error as one line: what we were doing,
+/// then why (`{:#}` joins anyhow's context chain with `: `).
+fn report(result: anyhow::Result<String>) -> ExitCode {
     match result {
         Ok(text) => {
             print!("{text}");
@@ -113,7 +115,7 @@ fn report(result: Result<String, String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("shiftgate: {error}");
+            eprintln!("shiftgate: {error:#}");
             ExitCode::from(2)
         }
     }

@@ -1,8 +1,11 @@
 //! `shiftgate approve|reject <id>`: an operator's decision on a deployment's
 //! open approval gate, as their IAM identity.
 
+use anyhow::{anyhow, Context as _};
 use shiftgate_core::approval::{self, Credential, DecisionRequest};
-use shiftgate_core::ports::Settings;
+
+use super::aws::{self, Subject};
+use super::source::aws_services;
 
 /// Options of `shiftgate approve` and `shiftgate reject`.
 #[derive(Debug, clap::Args)]
@@ -19,27 +22,36 @@ pub struct DecideArgs {
 
 /// `shiftgate approve|reject <id>`: an IAM-authenticated decision, recorded
 /// with the caller's ARN, on the deployment's open approval.
-pub async fn run(args: DecideArgs, approve: bool) -> Result<String, String> {
+pub async fn run(args: DecideArgs, approve: bool) -> anyhow::Result<String> {
     let DecideArgs {
         deployment_id,
         bucket,
         comment,
     } = args;
     let deployment_id = deployment_id.as_str();
-    let sdk = shiftgate_core::adapters::aws::load_sdk_config().await;
-    let services =
-        shiftgate_core::adapters::aws::services_from_config(&sdk, bucket, Settings::default());
+    let services = aws_services(&bucket).await?;
+    let sdk = aws::sdk_config().await;
     let caller = aws_sdk_sts::Client::new(&sdk)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| format!("cannot tell who you are (sts:GetCallerIdentity): {e}"))?
+        .map_err(|e| {
+            anyhow!(aws::explain(
+                &e,
+                &sdk,
+                "STS",
+                Subject::Other("sts:GetCallerIdentity")
+            ))
+        })
+        .context("telling who you are (sts:GetCallerIdentity)")?
         .arn
-        .ok_or("sts:GetCallerIdentity returned no ARN")?;
+        .context("sts:GetCallerIdentity returned no ARN")?;
     let pending = approval::pending(services.store.as_ref(), deployment_id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("deployment {deployment_id} has no open approval"))?;
+        .with_context(|| {
+            format!("reading the approvals of deployment {deployment_id} from bucket {bucket}")
+        })?
+        .with_context(|| format!("deployment {deployment_id} has no open approval"))?;
     let decided = approval::decide(
         &services,
         DecisionRequest {
@@ -53,7 +65,12 @@ pub async fn run(args: DecideArgs, approve: bool) -> Result<String, String> {
         },
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .with_context(|| {
+        format!(
+            "recording your decision on approval {} of deployment {deployment_id}",
+            pending.approval_id
+        )
+    })?;
     Ok(format!(
         "{} {} approval {}: now {:?}\n",
         caller,

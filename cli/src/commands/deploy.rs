@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use anyhow::{anyhow, Context as _};
 use shiftgate_core::request::DeploymentRequest;
+
+use super::aws::{self, Subject};
 
 /// Options of `shiftgate deploy`.
 #[derive(Debug, clap::Args)]
@@ -17,13 +20,16 @@ pub struct DeployArgs {
 
 /// `shiftgate deploy <request.json> --state-machine-arn <arn>`: validate here,
 /// then start the execution; the execution name becomes the deployment id.
-pub async fn run(args: &DeployArgs) -> Result<String, String> {
+pub async fn run(args: &DeployArgs) -> anyhow::Result<String> {
     let request_text = std::fs::read_to_string(&args.request)
-        .map_err(|e| format!("cannot read {}: {e}", args.request.display()))?;
+        .with_context(|| format!("reading {}", args.request.display()))?;
     let request_text = request_text.as_str();
     let state_machine_arn = args.state_machine_arn.as_str();
-    let request = DeploymentRequest::from_json(request_text).map_err(|e| e.0)?;
-    let plan = request.validate().map_err(|e| e.0)?;
+    let request = DeploymentRequest::from_json(request_text)
+        .with_context(|| format!("reading {}", args.request.display()))?;
+    let plan = request
+        .validate()
+        .with_context(|| format!("checking {}", args.request.display()))?;
     let name = request.deployment_id.clone().unwrap_or_else(|| {
         let function = shiftgate_core::record::keys::function_key(&request.target.function_name);
         let mut name = format!(
@@ -35,7 +41,8 @@ pub async fn run(args: &DeployArgs) -> Result<String, String> {
         name.retain(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         name.chars().take(64).collect()
     });
-    let sdk = shiftgate_core::adapters::aws::load_sdk_config().await;
+    let sdk = aws::sdk_config().await;
+    aws::require_region(&sdk)?;
     let started = aws_sdk_sfn::Client::new(&sdk)
         .start_execution()
         .state_machine_arn(state_machine_arn)
@@ -43,7 +50,15 @@ pub async fn run(args: &DeployArgs) -> Result<String, String> {
         .input(request_text)
         .send()
         .await
-        .map_err(|e| format!("cannot start the deployment: {e}"))?;
+        .map_err(|e| {
+            anyhow!(aws::explain(
+                &e,
+                &sdk,
+                "Step Functions",
+                Subject::StateMachine(state_machine_arn)
+            ))
+        })
+        .with_context(|| format!("starting deployment {name}"))?;
     Ok(format!(
         "started deployment {name} ({} steps, {} s planned)\nexecution {}\n",
         plan.steps.len(),

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use anyhow::Context as _;
+
 use shiftgate_core::record::HistoryEntry;
 use shiftgate_core::store;
 
@@ -22,7 +24,7 @@ pub struct HistoryArgs {
 }
 
 /// `shiftgate history <function> <alias>`.
-pub async fn run(args: &HistoryArgs) -> Result<String, String> {
+pub async fn run(args: &HistoryArgs) -> anyhow::Result<String> {
     let HistoryArgs {
         function,
         alias,
@@ -32,7 +34,12 @@ pub async fn run(args: &HistoryArgs) -> Result<String, String> {
     let store = source.store().await?;
     let entries: Vec<HistoryEntry> = store::history(store.as_ref(), function, alias)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| {
+            format!(
+                "listing the deployments of {function}:{alias} in {}",
+                source.describe()
+            )
+        })?;
     if *json {
         return Ok(serde_json::to_string(&entries).expect("history serializes"));
     }

@@ -3,11 +3,14 @@
 //! - [`plan`]: `shiftgate plan`, the schedule a strategy makes (no AWS);
 //! - [`status`], [`history`]: a deployment's records, from the stack's bucket
 //!   or the local state directory ([`source`]);
+//! - [`aws`]: the shared SDK config, and SDK failures told as one line a
+//!   person can act on;
 //! - [`decide`]: `approve` / `reject` an open approval gate as yourself;
 //! - [`deploy`]: validate a request and start the state machine.
 //!
 //! `shiftgate local run` lives in [`crate::local`].
 
+pub mod aws;
 pub mod decide;
 pub mod deploy;
 pub mod history;

@@ -5,8 +5,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::{bail, Context as _};
 use shiftgate_core::adapters::fs_store::FsObjectStore;
 use shiftgate_core::ports::{ObjectStore, Services, Settings};
+
+use super::aws;
 
 /// Where records live.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,32 +23,44 @@ pub struct Source {
 }
 
 impl Source {
-    /// The object store behind this source.
-    pub async fn store(&self) -> Result<Arc<dyn ObjectStore>, String> {
+    /// The object store behind this source. For a bucket, the bucket is checked
+    /// first ([`aws::check_bucket`]), so a wrong endpoint, Region, credential or
+    /// name is reported as such.
+    pub async fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
         match &self.bucket {
-            Some(bucket) => Ok(aws_services(bucket).await.store),
+            Some(bucket) => Ok(aws_services(bucket).await?.store),
             None => {
                 let root = self.state_dir.join("bucket");
                 if !root.exists() {
-                    return Err(format!(
+                    bail!(
                         "no local state in {} (run `shiftgate local run` first, or pass --bucket)",
                         self.state_dir.display()
-                    ));
+                    );
                 }
-                Ok(Arc::new(
-                    FsObjectStore::new(root).map_err(|e| e.to_string())?,
-                ))
+                let store = FsObjectStore::new(root)
+                    .with_context(|| format!("opening {}", self.describe()))?;
+                Ok(Arc::new(store))
             }
+        }
+    }
+
+    /// `bucket <name>` or `<state dir>`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.bucket {
+            Some(bucket) => format!("bucket {bucket}"),
+            None => self.state_dir.display().to_string(),
         }
     }
 }
 
-/// Every AWS-backed port, with records kept in `bucket`.
-pub async fn aws_services(bucket: &str) -> Services {
-    let sdk = shiftgate_core::adapters::aws::load_sdk_config().await;
-    shiftgate_core::adapters::aws::services_from_config(
+/// Every AWS-backed port, with records kept in `bucket`, once the bucket is
+/// known to be reachable.
+pub async fn aws_services(bucket: &str) -> anyhow::Result<Services> {
+    let sdk = aws::sdk_config().await;
+    aws::check_bucket(&sdk, bucket).await?;
+    Ok(shiftgate_core::adapters::aws::services_from_config(
         &sdk,
         bucket.to_string(),
         Settings::default(),
-    )
+    ))
 }

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use anyhow::Context as _;
+
 use shiftgate_core::approval::{self, ApprovalRecord};
 use shiftgate_core::record::DeploymentRecord;
 use shiftgate_core::store;
@@ -90,7 +92,7 @@ pub fn render_status(record: &DeploymentRecord, approvals: &[ApprovalRecord]) ->
 }
 
 /// `shiftgate status <id>`.
-pub async fn run(args: &StatusArgs) -> Result<String, String> {
+pub async fn run(args: &StatusArgs) -> anyhow::Result<String> {
     let StatusArgs {
         deployment_id,
         source,
@@ -99,10 +101,20 @@ pub async fn run(args: &StatusArgs) -> Result<String, String> {
     let store = source.store().await?;
     let (record, _) = store::load_record(store.as_ref(), deployment_id)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| {
+            format!(
+                "reading deployment {deployment_id} from {}",
+                source.describe()
+            )
+        })?;
     let approvals = approval::all(store.as_ref(), deployment_id)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| {
+            format!(
+                "reading the approvals of deployment {deployment_id} from {}",
+                source.describe()
+            )
+        })?;
     if *json {
         // Task tokens and secret hashes stay out of what operators print and paste.
         let approvals: Vec<serde_json::Value> = approvals
