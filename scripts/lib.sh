@@ -15,6 +15,8 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export AWS_EC2_METADATA_DISABLED=true
 
+# Running under CI: CI is `true` or `1`. The Rust tests use the same rule
+# (shiftgate_cli::ci::running_under_ci); tests/tests/ci_rule.rs checks that both agree.
 is_ci() { [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; }
 
 # step NAME CMD...: runs CMD under a heading, prints how long it took, stops the script if it fails.

@@ -5,7 +5,9 @@
 //!   `approve`/`reject`, `deploy`);
 //! - [`local`]: `shiftgate local run` — the project's own state machine run by
 //!   the embedded interpreter against the same handlers and local stand-ins,
-//!   with the approval page served on 127.0.0.1.
+//!   with the approval page served on 127.0.0.1;
+//! - [`ci`]: the one rule for "running under CI", for the tests.
 
+pub mod ci;
 pub mod commands;
 pub mod local;

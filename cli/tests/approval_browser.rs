@@ -40,10 +40,6 @@ fn node_modules() -> PathBuf {
     cache.join("node/node_modules")
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 /// What is missing to run the browser, if anything.
 fn missing_browser_tools(node_modules: &Path) -> Vec<String> {
     let mut missing = Vec::new();
@@ -95,7 +91,7 @@ async fn a_reviewer_approves_in_headless_chromium() {
             "browser test needs {}; run scripts/install-browser.sh",
             missing.join(", ")
         );
-        if in_ci() {
+        if shiftgate_cli::ci::running_under_ci() {
             panic!("{message}");
         }
         // Straight to stderr: libtest would swallow eprintln! of a passing test.
