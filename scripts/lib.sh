@@ -31,8 +31,10 @@ step() {
   printf '<== %s (%ss)\n' "$name" "$((SECONDS - started))"
 }
 
+# Installs the pinned tools (quick when already there) and puts them on PATH from the file
+# install-tools.sh writes, $SHIFTGATE_CACHE/env.sh.
 install_tools() {
-  local exports
-  exports="$(bash "$repo_root/scripts/install-tools.sh")" || return 1
-  eval "$exports"
+  bash "$repo_root/scripts/install-tools.sh" >/dev/null || return 1
+  # shellcheck source=/dev/null
+  source "$SHIFTGATE_CACHE/env.sh"
 }
