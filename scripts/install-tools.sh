@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs the tools scripts/test.sh needs into a cache outside the clone, and prints the
-# `export` lines that put them on PATH (test.sh sources this script instead).
+# Installs the tools scripts/test.sh needs into a cache outside the clone, and writes the
+# `export` lines that put them on PATH to $SHIFTGATE_CACHE/env.sh (scripts/lib.sh sources
+# that file). It also prints them, for a shell of your own:
+#
+#   bash scripts/install-tools.sh && source ~/.cache/shiftgate/env.sh
+#   eval "$(bash scripts/install-tools.sh)"      # the same
 #
 #   Python tools (sam, cfn-lint, moto, cargo-lambda + zig): $SHIFTGATE_CACHE/venv,
 #     pinned in scripts/requirements-tools.txt.
@@ -71,5 +75,12 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   log "cargo-nextest not found; tests will run with cargo test"
 fi
 
-# Printed for `eval "$(scripts/install-tools.sh)"`; test.sh sources the same lines.
-printf 'export PATH=%q:%q:"$PATH"\n' "$venv/bin" "$node_dir/node_modules/.bin"
+# Written to a file that scripts/lib.sh sources (no eval of this script's output), and
+# printed for `eval "$(bash scripts/install-tools.sh)"`. Written whole, then renamed, so a
+# concurrent reader never sources half a file.
+env_file="$SHIFTGATE_CACHE/env.sh"
+mkdir -p "$SHIFTGATE_CACHE"
+printf '# Written by scripts/install-tools.sh: the pinned tools on PATH.\nexport PATH=%q:%q:"$PATH"\n' \
+  "$venv/bin" "$node_dir/node_modules/.bin" >"$env_file.$$"
+mv -f "$env_file.$$" "$env_file"
+grep '^export ' "$env_file"

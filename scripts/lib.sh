@@ -15,6 +15,8 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export AWS_EC2_METADATA_DISABLED=true
 
+# Running under CI: CI is `true` or `1`. The Rust tests use the same rule
+# (shiftgate_cli::ci::running_under_ci); tests/tests/ci_rule.rs checks that both agree.
 is_ci() { [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; }
 
 # step NAME CMD...: runs CMD under a heading, prints how long it took, stops the script if it fails.
@@ -29,8 +31,10 @@ step() {
   printf '<== %s (%ss)\n' "$name" "$((SECONDS - started))"
 }
 
+# Installs the pinned tools (quick when already there) and puts them on PATH from the file
+# install-tools.sh writes, $SHIFTGATE_CACHE/env.sh.
 install_tools() {
-  local exports
-  exports="$(bash "$repo_root/scripts/install-tools.sh")" || return 1
-  eval "$exports"
+  bash "$repo_root/scripts/install-tools.sh" >/dev/null || return 1
+  # shellcheck source=/dev/null
+  source "$SHIFTGATE_CACHE/env.sh"
 }

@@ -8,6 +8,16 @@
 #
 #   SHIFTGATE_SKIP_SAM_BUILD=1   skip `sam build` locally (ignored when CI=true)
 #   SHIFTGATE_SAM_BUILD_MODE     release (default) or debug
+#   SHIFTGATE_INSTALL_BROWSER    the approval page's browser test needs Debian's chromium
+#                                (apt-get, as root or with sudo) and playwright-core (npm),
+#                                installed by scripts/install-browser.sh:
+#                                  1     install them; a failed install fails the suite
+#                                  0     never install them
+#                                  unset install them when that can be done here (chromium
+#                                        already there, or apt-get plus root or sudo)
+#                                Under CI (CI=true or CI=1) they are always installed and the
+#                                browser test must run. Elsewhere, without them, the browser
+#                                test is skipped and this script says so, and why.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo_root"
@@ -46,12 +56,55 @@ quick_start() {
   [[ "$summary" == *'"status":"Succeeded"'* ]]
 }
 
+# What the browser test (cli/tests/approval_browser.rs) would find missing, comma-separated;
+# empty when it can run. The same three checks the test makes.
+browser_missing() {
+  local missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=("/usr/bin/chromium (Debian's chromium)")
+  command -v node >/dev/null 2>&1 || missing+=("node")
+  [[ -f "$SHIFTGATE_CACHE/node/node_modules/playwright-core/package.json" ]] \
+    || missing+=("playwright-core in $SHIFTGATE_CACHE/node")
+  local IFS=,
+  printf '%s' "${missing[*]}" | sed 's/,/, /g'
+}
+
+# Whether scripts/install-browser.sh can do its work here without asking anyone.
+can_install_browser() {
+  [[ -x /usr/bin/chromium ]] && return 0
+  command -v apt-get >/dev/null 2>&1 || return 1
+  [[ "$(id -u)" == "0" ]] || sudo -n true >/dev/null 2>&1
+}
+
+# Set by install_browser, printed again before the closing line: why the browser test skips.
+browser_skip_note=""
+
+install_browser() {
+  local why
+  if is_ci || [[ "${SHIFTGATE_INSTALL_BROWSER:-}" == "1" ]]; then
+    bash scripts/install-browser.sh || return 1
+  elif [[ "${SHIFTGATE_INSTALL_BROWSER:-}" == "0" ]]; then
+    echo "not installing the browser: SHIFTGATE_INSTALL_BROWSER=0"
+  elif can_install_browser; then
+    bash scripts/install-browser.sh \
+      || echo "!!! scripts/install-browser.sh failed; carrying on without the browser"
+  else
+    echo "not installing the browser: that needs apt-get and root (or sudo);" \
+      "SHIFTGATE_INSTALL_BROWSER=1 insists"
+  fi
+  why="$(browser_missing)"
+  [[ -z "$why" ]] && return 0
+  if is_ci; then
+    # Under CI the browser test must run: a missing browser is a failure, here and in the test.
+    echo "!!! the approval page browser test cannot run under CI: missing $why" >&2
+    return 1
+  fi
+  browser_skip_note="SKIPPED: the approval page browser test (cli/tests/approval_browser.rs): missing $why; install it with bash scripts/install-browser.sh (or SHIFTGATE_INSTALL_BROWSER=1)"
+  printf '\n!!! %s\n' "$browser_skip_note"
+}
+
 install_all_tools() {
   install_tools || return 1
-  # Chromium and playwright-core for the approval page's browser test (cli/tests).
-  if [[ -f scripts/install-browser.sh ]]; then
-    bash scripts/install-browser.sh
-  fi
+  install_browser
 }
 
 step "install tools" install_all_tools
@@ -62,5 +115,8 @@ step "quick start: shiftgate local run" quick_start
 step "infrastructure (scripts/validate-infra.sh)" bash scripts/validate-infra.sh
 
 printf '\nAll checks passed in %ss.\n' "$((SECONDS - started))"
+if [[ -n "$browser_skip_note" ]]; then
+  printf '!!! %s\n' "$browser_skip_note"
+fi
 # One plain closing line with the number of tests run (every step above stops on a failure).
 printf 'tests: %s passed, 0 failed\n' "$(awk '{ total += $1 } END { print total + 0 }' "$test_counts")"

@@ -31,9 +31,10 @@ pub const ACCOUNT: &str = "123456789012";
 /// every service's models at start, which takes a few seconds on 2 cores.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Whether this run is CI, where missing tools fail instead of skipping.
+/// Whether this run is CI, where missing tools fail instead of skipping
+/// ([`shiftgate_cli::ci::running_under_ci`], the rule `scripts/lib.sh` uses too).
 pub fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+    shiftgate_cli::ci::running_under_ci()
 }
 
 /// `$SHIFTGATE_CACHE` (default `~/.cache/shiftgate`), where scripts/install-tools.sh puts the venv.

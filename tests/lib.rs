@@ -5,11 +5,14 @@
 //! - this file: the repository, its files, placeholders and the template;
 //! - [`emulator`]: a private moto server per test, SDK config and resource helpers;
 //! - [`cloudwatch_bridge`]: CloudWatch's CBOR protocol translated for moto;
-//! - [`lambda_watch`]: the function binaries behind `cargo lambda watch`.
+//! - [`lambda_watch`]: the function binaries behind `cargo lambda watch`;
+//! - [`remote_lambda`]: the embedded workflow invoking those binaries through
+//!   the Lambda Invoke API.
 
 pub mod cloudwatch_bridge;
 pub mod emulator;
 pub mod lambda_watch;
+pub mod remote_lambda;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

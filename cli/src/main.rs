@@ -1,11 +1,16 @@
-//! `shiftgate`: plan, run locally, and operate deployments.
+//! `shiftgate`: plan, run locally, and operate deployments. This file only
+//! parses the command line and dispatches to [`shiftgate_cli::commands`].
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use shiftgate_cli::commands::decide::DecideArgs;
+use shiftgate_cli::commands::deploy::DeployArgs;
+use shiftgate_cli::commands::history::HistoryArgs;
+use shiftgate_cli::commands::plan::{self, PlanArgs};
+use shiftgate_cli::commands::status::StatusArgs;
+use shiftgate_cli::commands::{decide, deploy, history, status};
 use shiftgate_cli::local::{self, LocalRunArgs};
-use shiftgate_cli::ops::{self, Source};
-use shiftgate_cli::plan_cmd::{self, PlanArgs};
 
 /// shiftgate moves a Lambda alias to a new version in safe steps.
 #[derive(Debug, Parser)]
@@ -23,51 +28,15 @@ enum Command {
     #[command(subcommand)]
     Local(LocalCommand),
     /// Show a deployment: where it stands, its timeline and every approval decision.
-    Status {
-        /// The deployment id.
-        deployment_id: String,
-        #[command(flatten)]
-        source: Source,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Status(StatusArgs),
     /// List the deployments of an alias, oldest first.
-    History {
-        /// The function name.
-        function: String,
-        /// The alias.
-        alias: String,
-        #[command(flatten)]
-        source: Source,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    History(HistoryArgs),
     /// Approve a deployment's open approval gate as yourself (IAM identity).
     Approve(DecideArgs),
     /// Reject a deployment's open approval gate as yourself (IAM identity); it rolls back.
     Reject(DecideArgs),
     /// Start a deployment on AWS (validated here first).
-    Deploy {
-        /// The deployment request (JSON).
-        request: std::path::PathBuf,
-        /// The stack's state machine (output StateMachineArn).
-        #[arg(long, env = "SHIFTGATE_STATE_MACHINE_ARN")]
-        state_machine_arn: String,
-    },
-}
-
-#[derive(Debug, clap::Args)]
-struct DecideArgs {
-    /// The deployment id.
-    deployment_id: String,
-    /// The stack's bucket (output BucketName).
-    #[arg(long, env = "SHIFTGATE_BUCKET")]
-    bucket: String,
-    /// Why.
-    #[arg(long)]
-    comment: Option<String>,
+    Deploy(DeployArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,63 +46,37 @@ enum LocalCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
         Command::Local(LocalCommand::Run(args)) => local_run(args),
-        Command::Status {
-            deployment_id,
-            source,
-            json,
-        } => report(block_on(ops::status(&source, &deployment_id, json))),
-        Command::History {
-            function,
-            alias,
-            source,
-            json,
-        } => report(block_on(ops::history(&source, &function, &alias, json))),
-        Command::Approve(a) => report(block_on(ops::decide(
-            &a.bucket,
-            &a.deployment_id,
-            true,
-            a.comment,
-        ))),
-        Command::Reject(a) => report(block_on(ops::decide(
-            &a.bucket,
-            &a.deployment_id,
-            false,
-            a.comment,
-        ))),
-        Command::Deploy {
-            request,
-            state_machine_arn,
-        } => match std::fs::read_to_string(&request) {
-            Ok(text) => report(block_on(ops::deploy(&text, &state_machine_arn))),
-            Err(e) => report(Err(format!("cannot read {}: {e}", request.display()))),
-        },
-        Command::Plan(args) => match plan_cmd::make_plan(&args) {
-            Ok(plan) if args.json => {
-                println!("{}", serde_json::to_string(&plan).expect("plans serialize"));
-                ExitCode::SUCCESS
-            }
-            Ok(plan) => {
-                print!("{}", plan_cmd::render(&plan));
-                ExitCode::SUCCESS
-            }
-            Err(reason) => {
-                eprintln!("shiftgate plan: {reason}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Plan(args) => plan_command(&args),
+        Command::Status(args) => report(block_on(status::run(&args))),
+        Command::History(args) => report(block_on(history::run(&args))),
+        Command::Approve(args) => report(block_on(decide::run(args, true))),
+        Command::Reject(args) => report(block_on(decide::run(args, false))),
+        Command::Deploy(args) => report(block_on(deploy::run(&args))),
+    }
+}
+
+fn plan_command(args: &PlanArgs) -> ExitCode {
+    match plan::make_plan(args) {
+        Ok(plan) if args.json => {
+            println!("{}", serde_json::to_string(&plan).expect("plans serialize"));
+            ExitCode::SUCCESS
+        }
+        Ok(plan) => {
+            print!("{}", plan::render(&plan));
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("shiftgate plan: {reason:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
 fn local_run(args: LocalRunArgs) -> ExitCode {
     let json = args.json;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    match runtime.block_on(local::run(args)) {
+    match block_on(local::run(args)) {
         Ok(summary) => {
             if json {
                 println!(
@@ -160,7 +103,9 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
         .block_on(future)
 }
 
-fn report(result: Result<String, String>) -> ExitCode {
+/// Prints a command's output, or its error as one line: what we were doing,
+/// then why (`{:#}` joins anyhow's context chain with `: `).
+fn report(result: anyhow::Result<String>) -> ExitCode {
     match result {
         Ok(text) => {
             print!("{text}");
@@ -170,7 +115,7 @@ fn report(result: Result<String, String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("shiftgate: {error}");
+            eprintln!("shiftgate: {error:#}");
             ExitCode::from(2)
         }
     }

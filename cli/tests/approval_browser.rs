@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shiftgate_cli::approval_server;
+use shiftgate_cli::local::approval_server;
 use shiftgate_core::adapters::memory::{
     Callback, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
 };
@@ -38,10 +38,6 @@ fn node_modules() -> PathBuf {
             PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/shiftgate")
         });
     cache.join("node/node_modules")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// What is missing to run the browser, if anything.
@@ -95,7 +91,7 @@ async fn a_reviewer_approves_in_headless_chromium() {
             "browser test needs {}; run scripts/install-browser.sh",
             missing.join(", ")
         );
-        if in_ci() {
+        if shiftgate_cli::ci::running_under_ci() {
             panic!("{message}");
         }
         // Straight to stderr: libtest would swallow eprintln! of a passing test.

@@ -1,7 +1,7 @@
 //! Whole deployments through the real binaries: the embedded interpreter runs
 //! `state-machines/deployment.asl.json` and invokes each Lambda task through
 //! the Lambda Invoke API of `cargo lambda watch`
-//! (`shiftgate_cli::local::remote`), while the binaries use moto for S3, SNS,
+//! (`shiftgate_tests::remote_lambda`), while the binaries use moto for S3, SNS,
 //! Lambda aliases and CloudWatch. The request has no hooks, smoke test or
 //! approval: moto cannot run Lambda code for them.
 
@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{json, Value};
 use shiftgate_asl::ExecutionStatus;
-use shiftgate_cli::local::remote::{run_remote, RemoteFunctions};
 use shiftgate_core::error::WorkflowError;
 use shiftgate_core::functions::Function;
 use shiftgate_core::record::keys;
 use shiftgate_tests::emulator::Emulator;
 use shiftgate_tests::lambda_watch::LambdaWatch;
+use shiftgate_tests::remote_lambda::{run_remote, RemoteFunctions};
 
 const BUCKET: &str = "shiftgate-deployments";
 

@@ -7,9 +7,9 @@
 //! fleet with weighted aliases and live traffic, notifications in the terminal
 //! and a log file, and the real approval endpoint served on 127.0.0.1.
 
+pub mod approval_server;
 pub mod approver;
 pub mod notifier;
-pub mod remote;
 pub mod traffic;
 pub mod view;
 pub mod wiring;
@@ -267,7 +267,7 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
         },
     };
     let (server_addr, server) =
-        crate::approval_server::serve(services.clone(), ([127, 0, 0, 1], 0).into())
+        approval_server::serve(services.clone(), ([127, 0, 0, 1], 0).into())
             .await
             .map_err(|e| LocalError::Io(format!("approval server: {e}")))?;
     services.settings.approval_base_url = Some(format!("http://{server_addr}/"));

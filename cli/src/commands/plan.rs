@@ -1,4 +1,4 @@
-//! `shiftgate plan`: show the schedule a strategy makes.
+//! `shiftgate plan`: show the schedule a strategy makes (no AWS, no state).
 
 use std::fmt::Write;
 
@@ -26,20 +26,20 @@ pub struct PlanArgs {
 }
 
 /// Compute the plan, or the one-line reason it cannot be made.
-pub fn make_plan(args: &PlanArgs) -> Result<Plan, String> {
-    let strategy = strategy::parse(&args.strategy).map_err(|e| e.0)?;
+pub fn make_plan(args: &PlanArgs) -> anyhow::Result<Plan> {
+    let strategy = strategy::parse(&args.strategy)?;
     if !args.bake_minutes.is_finite() || args.bake_minutes < 0.0 {
-        return Err(format!(
+        anyhow::bail!(
             "--bake-minutes must be 0 or more, got {}",
             args.bake_minutes
-        ));
+        );
     }
     let options = PlanOptions {
         bake_seconds: (args.bake_minutes * 60.0).round() as u64,
         health_check_interval_seconds: args.health_check_interval_seconds,
         gates: GatePlacement::default(),
     };
-    plan::build(&strategy, &options).map_err(|e| e.0)
+    Ok(plan::build(&strategy, &options)?)
 }
 
 /// `1h02m03s`, `3m00s`, `45s`.

@@ -23,7 +23,7 @@ use shiftgate_asl::{
 };
 use shiftgate_core::functions::Function;
 
-use super::{wiring, LocalError, DEFINITION};
+use shiftgate_cli::local::{wiring, LocalError, DEFINITION};
 
 /// Invokes shiftgate's functions by their bin names through the Lambda Invoke API.
 #[derive(Debug, Clone)]

@@ -1,46 +1,122 @@
 //! The project's own `state-machines/deployment.asl.json`, loaded with a
-//! substitution for every `${...}` and run against fake handlers.
-
-mod common;
+//! substitution for every function of the catalogue
+//! ([`shiftgate_core::functions::Function::ALL`]) and run by the embedded
+//! interpreter against fake handlers on virtual time.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use common::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use shiftgate_asl::{
-    Callbacks, EventKind, ExecutionEvent, ExecutionOutcome, StateMachine, TaskError,
+    Callbacks, EventKind, ExecutionEvent, ExecutionOutcome, ExecutionStatus, Interpreter,
+    RecordingObserver, ScaledClock, StateMachine, TaskContext, TaskError, TaskHandler,
 };
+use shiftgate_core::functions::Function;
+use shiftgate_tests::read;
 
-const FUNCTIONS: &[(&str, &str)] = &[
-    ("PrepareFunctionArn", "prepare"),
-    ("RunHooksFunctionArn", "run-hooks"),
-    ("ShiftTrafficFunctionArn", "shift-traffic"),
-    ("CheckHealthFunctionArn", "check-health"),
-    ("RequestApprovalFunctionArn", "request-approval"),
-    ("FinalizeFunctionArn", "finalize"),
-    ("RollbackFunctionArn", "rollback"),
-];
+fn arn(bin_name: &str) -> String {
+    format!("arn:aws:lambda:local:000000000000:function:{bin_name}")
+}
 
-fn arn(name: &str) -> String {
-    format!("arn:aws:lambda:local:000000000000:function:{name}")
+/// `DefinitionSubstitutions` for `functions`: each substitution key to an ARN
+/// ending in the function's bin name.
+fn substitutions(functions: impl IntoIterator<Item = Function>) -> BTreeMap<String, String> {
+    functions
+        .into_iter()
+        .map(|f| (f.substitution_key(), arn(f.bin_name())))
+        .collect()
 }
 
 fn definition() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../state-machines/deployment.asl.json"
-    );
-    std::fs::read_to_string(path).expect("deployment.asl.json is readable")
+    read("state-machines/deployment.asl.json")
 }
 
 fn machine() -> StateMachine {
-    let subs: BTreeMap<String, String> = FUNCTIONS
-        .iter()
-        .map(|(key, name)| (key.to_string(), arn(name)))
-        .collect();
-    StateMachine::from_json(&definition(), &subs)
+    StateMachine::from_json(&definition(), &substitutions(Function::ALL))
         .unwrap_or_else(|e| panic!("deployment.asl.json should load: {e}"))
+}
+
+type HandlerFn = dyn Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync;
+
+/// A handler answering with a closure and recording every call.
+struct FnHandler {
+    f: Box<HandlerFn>,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl FnHandler {
+    fn new(
+        f: impl Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            f: Box::new(f),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl TaskHandler for FnHandler {
+    async fn invoke(
+        &self,
+        function_arn: &str,
+        payload: Value,
+        ctx: &TaskContext,
+    ) -> Result<Value, TaskError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((function_arn.to_string(), payload.clone()));
+        (self.f)(function_arn, payload, ctx)
+    }
+}
+
+/// The virtual time every execution starts at.
+fn t0() -> DateTime<Utc> {
+    "2024-05-01T12:00:00Z".parse().unwrap()
+}
+
+/// Seconds of virtual time since [`t0`].
+fn secs_since_t0(at: DateTime<Utc>) -> f64 {
+    (at - t0()).num_milliseconds() as f64 / 1000.0
+}
+
+/// An interpreter at real speed (1×) on tokio time, starting at [`t0`].
+fn interpreter(machine: StateMachine, handler: Arc<dyn TaskHandler>) -> Interpreter {
+    Interpreter::new(
+        machine,
+        handler,
+        Arc::new(ScaledClock::starting_at(1.0, t0())),
+    )
+}
+
+/// Runs an execution and returns its outcome and recorded events.
+async fn run(interpreter: &Interpreter, input: Value) -> (ExecutionOutcome, Vec<ExecutionEvent>) {
+    let observer = Arc::new(RecordingObserver::new());
+    let outcome = interpreter.execute(input, "exec-1", observer.clone()).await;
+    (outcome, observer.events())
+}
+
+/// The output of a successful execution, or a panic with the failure.
+fn output(outcome: &ExecutionOutcome) -> Value {
+    match &outcome.status {
+        ExecutionStatus::Succeeded { output } => output.clone(),
+        ExecutionStatus::Failed { error, cause } => panic!("execution failed: {error}: {cause}"),
+    }
+}
+
+/// The (error, cause) of a failed execution, or a panic.
+fn failure(outcome: &ExecutionOutcome) -> (String, String) {
+    match &outcome.status {
+        ExecutionStatus::Failed { error, cause } => (error.clone(), cause.clone()),
+        ExecutionStatus::Succeeded { output } => panic!("execution succeeded with {output}"),
+    }
 }
 
 fn prepare_output() -> Value {
@@ -122,16 +198,18 @@ fn calls_to(handler: &FnHandler, name: &str) -> Vec<Value> {
 
 #[test]
 fn every_substitution_is_needed_and_unknown_ones_are_reported() {
-    // GIVEN the real definition and all but one substitution
-    let subs: BTreeMap<String, String> = FUNCTIONS[1..]
-        .iter()
-        .map(|(key, name)| (key.to_string(), arn(name)))
-        .collect();
-    // THEN loading fails and names the missing one
-    let err = StateMachine::from_json(&definition(), &subs)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("${PrepareFunctionArn}"), "{err}");
+    for missing in Function::ALL {
+        // GIVEN the real definition and every function of the catalogue but one
+        let subs = substitutions(Function::ALL.into_iter().filter(|f| *f != missing));
+        // THEN loading fails and names the missing one
+        let err = StateMachine::from_json(&definition(), &subs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("${{{}}}", missing.substitution_key())),
+            "{err}"
+        );
+    }
     // AND with all of them it loads
     assert!(machine()
         .state_names()
