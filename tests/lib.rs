@@ -9,6 +9,9 @@
 //! - [`remote_lambda`]: the embedded workflow invoking those binaries through
 //!   the Lambda Invoke API.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cloudwatch_bridge;
 pub mod emulator;
 pub mod lambda_watch;

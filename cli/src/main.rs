@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 fn plan_command(args: &PlanArgs) -> ExitCode {
     match plan::make_plan(args) {
         Ok(plan) if args.json => {
-            println!("{}", serde_json::to_string(&plan).expect("plans serialize"));
+            println!("{}", json_line(&plan));
             ExitCode::SUCCESS
         }
         Ok(plan) => {
@@ -79,10 +79,7 @@ fn local_run(args: LocalRunArgs) -> ExitCode {
     match block_on(local::run(args)) {
         Ok(summary) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&summary).expect("summaries serialize")
-                );
+                println!("{}", json_line(&summary));
             } else {
                 println!("{}", local::render_summary(&summary));
             }
@@ -95,6 +92,15 @@ fn local_run(args: LocalRunArgs) -> ExitCode {
     }
 }
 
+/// One line of JSON. Plans and summaries are plain structs with string keys,
+/// which serde_json always writes; should that ever change, the line says so.
+fn json_line<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}).to_string())
+}
+
+// Without a runtime nothing can run: the panic message is all there is to say.
+#[allow(clippy::expect_used)]
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,17 +8,19 @@
 //! Without chromium or playwright-core the test fails under CI (which installs
 //! them with scripts/install-browser.sh) and is skipped loudly elsewhere.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shiftgate_cli::local::approval_server;
-use shiftgate_core::adapters::memory::{
-    Callback, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
-};
+use shiftgate_core::adapters::memory::Callback;
 use shiftgate_core::contracts::{PrepareInput, RequestApprovalInput};
-use shiftgate_core::ports::{Services, Settings, SystemClock};
+use shiftgate_core::ports::{Settings, SystemClock};
+use shiftgate_core::testing::{issued_links, MemoryServices, TOPIC};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TOKEN: &str = "browser-test-task-token";
@@ -104,24 +106,16 @@ async fn a_reviewer_approves_in_headless_chromium() {
     }
 
     // GIVEN in-memory services serving the approval page on a free loopback port
-    let clock = Arc::new(SystemClock);
-    let fleet = SimulatedFleet::new(clock.clone());
-    fleet.add_function("checkout", 8, "live", "7");
-    let notifier = Arc::new(RecordingNotifier::default());
-    let callback = Arc::new(RecordingCallback::default());
-    let mut services = Services {
-        store: Arc::new(MemoryStore::new()),
-        aliases: Arc::new(fleet.clone()),
-        functions: Arc::new(fleet.clone()),
-        notifier: notifier.clone(),
-        health: Arc::new(fleet),
-        workflow: callback.clone(),
-        clock,
-        settings: Settings {
-            default_notify_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:shiftgate".into()),
+    let memory = MemoryServices::builder()
+        .clock(Arc::new(SystemClock))
+        .settings(Settings {
+            default_notify_topic_arn: Some(TOPIC.into()),
             approval_base_url: None,
-        },
-    };
+        })
+        .function("checkout", 8, "live", "7")
+        .build();
+    let (notifier, callback) = (memory.notifier.clone(), memory.callback.clone());
+    let mut services = memory.services.clone();
     let (address, server) =
         approval_server::serve(services.clone(), "127.0.0.1:0".parse().unwrap())
             .await
@@ -143,7 +137,7 @@ async fn a_reviewer_approves_in_headless_chromium() {
     )
     .await
     .unwrap();
-    shiftgate_core::approval::request_approval(
+    shiftgate_core::handlers::request_approval(
         &services,
         RequestApprovalInput {
             deployment_id: prepared.deployment_id.clone(),
@@ -154,17 +148,11 @@ async fn a_reviewer_approves_in_headless_chromium() {
     )
     .await
     .unwrap();
-    let url = notifier
-        .published()
-        .iter()
-        .filter(|n| n.attributes.get("kind").map(String::as_str) == Some("approval"))
-        .find_map(|n| {
-            n.body
-                .split_whitespace()
-                .find(|w| w.starts_with(&format!("http://{address}/approvals/")))
-                .map(str::to_string)
-        })
-        .expect("ana was sent a link to the local server");
+    let url = issued_links(&notifier.published(), &format!("http://{address}/"))
+        .into_iter()
+        .next()
+        .expect("ana was sent a link to the local server")
+        .url;
 
     // WHEN a browser opens the link and clicks Approve
     let script = repo_root().join("tests/browser/approve.mjs");

@@ -3,6 +3,9 @@
 //! port) prints one line that says the endpoint cannot be reached and what to
 //! do, and exits non-zero — no SDK debug dump, no bare `dispatch failure`.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 /// `shiftgate <args>` with dummy credentials and Region, every AWS request

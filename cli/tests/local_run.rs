@@ -3,6 +3,9 @@
 //! approval server. Runs at high speed on real time (the approval server is real
 //! HTTP), so each deployment takes well under a second or two.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use shiftgate_cli::local::{self, ApproveMode, LocalRunArgs, RunStatus};

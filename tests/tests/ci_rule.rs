@@ -1,6 +1,9 @@
 //! One rule for "running under CI": `scripts/lib.sh`'s `is_ci` and
 //! [`shiftgate_cli::ci::is_ci_value`] agree on every value of `CI`, set or not.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 use shiftgate_cli::ci::is_ci_value;

@@ -2,6 +2,9 @@
 //! a definition has a `DefinitionSubstitutions` key and every key is used; every
 //! function the state machine runs is in the template, built from its binary.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;

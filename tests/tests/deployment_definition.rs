@@ -3,6 +3,9 @@
 //! ([`shiftgate_core::functions::Function::ALL`]) and run by the embedded
 //! interpreter against fake handlers on virtual time.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -4,6 +4,9 @@
 //! callbacks of a real execution. Each test starts its own moto on a free
 //! loopback port (see `shiftgate_tests::emulator`).
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -4,6 +4,9 @@
 //! and their effect is read back from moto (alias routing, records, locks,
 //! notifications).
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::StateValue;

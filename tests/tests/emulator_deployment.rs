@@ -5,6 +5,9 @@
 //! Lambda aliases and CloudWatch. The request has no hooks, smoke test or
 //! approval: moto cannot run Lambda code for them.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,9 @@
 //! Every sample event in `events/` parses into the input type of the function
 //! it is named after, and every sample request is valid and plans.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use shiftgate_core::contracts::{
     CheckHealthInput, ExecutionStatusChange, FinalizeInput, PrepareInput, RequestApprovalInput,
     RollbackInput, RunHooksInput, ShiftTrafficInput,

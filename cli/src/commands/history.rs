@@ -16,6 +16,7 @@ pub struct HistoryArgs {
     pub function: String,
     /// The alias.
     pub alias: String,
+    /// Where the records are: the stack's bucket, or a local state directory.
     #[command(flatten)]
     pub source: Source,
     /// Print JSON.
@@ -41,7 +42,7 @@ pub async fn run(args: &HistoryArgs) -> anyhow::Result<String> {
             )
         })?;
     if *json {
-        return Ok(serde_json::to_string(&entries).expect("history serializes"));
+        return serde_json::to_string(&entries).context("writing the history as JSON");
     }
     if entries.is_empty() {
         return Ok(format!("no deployments of {function}:{alias}\n"));

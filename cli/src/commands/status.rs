@@ -15,6 +15,7 @@ use super::source::Source;
 pub struct StatusArgs {
     /// The deployment id.
     pub deployment_id: String,
+    /// Where the records are: the stack's bucket, or a local state directory.
     #[command(flatten)]
     pub source: Source,
     /// Print JSON.

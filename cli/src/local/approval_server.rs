@@ -193,21 +193,10 @@ mod tests {
     }
 
     fn memory_services() -> Services {
-        use shiftgate_core::adapters::memory::{
-            ManualClock, MemoryStore, RecordingCallback, RecordingNotifier, SimulatedFleet,
-        };
+        use shiftgate_core::adapters::memory::ManualClock;
+        use shiftgate_core::testing::MemoryServices;
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let fleet = SimulatedFleet::new(clock.clone());
-        Services {
-            store: Arc::new(MemoryStore::new()),
-            aliases: Arc::new(fleet.clone()),
-            functions: Arc::new(fleet.clone()),
-            notifier: Arc::new(RecordingNotifier::default()),
-            health: Arc::new(fleet),
-            workflow: Arc::new(RecordingCallback::default()),
-            clock,
-            settings: Default::default(),
-        }
+        MemoryServices::builder().clock(clock).build().services
     }
 
     /// One HTTP/1.1 exchange over a fresh connection: (status line, whole response).

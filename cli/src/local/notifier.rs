@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use shiftgate_core::ports::{Notification, Notifier, PortError};
@@ -36,13 +36,17 @@ impl LocalNotifier {
 #[async_trait]
 impl Notifier for LocalNotifier {
     async fn publish(&self, notification: &Notification) -> Result<String, PortError> {
-        let line = serde_json::to_string(notification).expect("notifications serialize");
-        writeln!(self.log.lock().unwrap(), "{line}")
-            .map_err(|e| PortError::Service(format!("notification log: {e}")))?;
+        let line = serde_json::to_string(notification)
+            .map_err(|e| PortError::Service(format!("notification did not serialize: {e}")))?;
+        writeln!(
+            self.log.lock().unwrap_or_else(PoisonError::into_inner),
+            "{line}"
+        )
+        .map_err(|e| PortError::Service(format!("notification log: {e}")))?;
         let _ = self
             .events
             .send(LocalEvent::Notification(notification.clone()));
-        let mut count = self.count.lock().unwrap();
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
         *count += 1;
         Ok(format!("local-{count}"))
     }

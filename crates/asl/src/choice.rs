@@ -135,7 +135,7 @@ fn parse_test(op: &str, value: &Value) -> Result<Test, String> {
     ]
     .iter()
     .find_map(|(prefix, kind)| base.strip_prefix(prefix).map(|r| (*kind, r)))
-    .expect("checked by is_operator");
+    .ok_or_else(|| format!("{op} is not a comparison operator"))?;
     let rel = match rel_name {
         "Equals" => Rel::Equals,
         "LessThan" => Rel::LessThan,

@@ -711,7 +711,9 @@ impl Fields<'_> {
 
     fn result_path(&self, field: &str, value: Option<&Value>) -> Result<ResultPath, AslError> {
         match value {
-            None => Ok(ResultPath::At(RefPath::parse("$").expect("root path"))),
+            None => RefPath::parse("$")
+                .map(ResultPath::At)
+                .map_err(|m| self.site.invalid(field, m)),
             Some(Value::Null) => Ok(ResultPath::Discard),
             Some(Value::String(text)) => RefPath::parse(text)
                 .map(ResultPath::At)

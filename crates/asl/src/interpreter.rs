@@ -287,7 +287,10 @@ impl Run {
         item: Option<(usize, &Value)>,
     ) -> Value {
         let mut ctx = self.context.clone();
-        let map = ctx.as_object_mut().expect("context is an object");
+        let Some(map) = ctx.as_object_mut() else {
+            // The context is built as an object in `new`; nothing else replaces it.
+            return ctx;
+        };
         map.insert(
             "State".into(),
             json!({"Name": entry.state.name, "EnteredTime": entry.entered, "RetryCount": entry.retry_count}),
@@ -815,7 +818,12 @@ async fn invoke(
             Ok(json!({"Payload": output, "StatusCode": 200, "ExecutedVersion": "$LATEST"}))
         }
         Resource::InvokeWaitForToken => {
-            let mut rx = rx.expect("callback tasks always have a receiver");
+            let Some(mut rx) = rx else {
+                return Err(Failure::new(
+                    names::RUNTIME,
+                    format!("State '{state}' waits for a task token but has no callback channel"),
+                ));
+            };
             loop {
                 let signal = match heartbeat {
                     None => rx.recv().await,

@@ -1,6 +1,9 @@
 //! `lambda:invoke.waitForTaskToken`: success, failure, timeout, heartbeat and
 //! unknown tokens, completed from another task as the approval server would.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

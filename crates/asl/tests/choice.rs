@@ -1,5 +1,8 @@
 //! Choice rules: every operator group, And/Or/Not, Default and NoChoiceMatched.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

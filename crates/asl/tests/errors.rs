@@ -1,5 +1,8 @@
 //! Retry timing on the virtual clock, Catch, error-name wildcards and task timeouts.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering};

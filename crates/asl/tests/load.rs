@@ -1,6 +1,9 @@
 //! Load-time validation: unsupported features and invalid definitions are
 //! refused with an error naming the state and the field.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

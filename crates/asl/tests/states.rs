@@ -1,5 +1,8 @@
 //! Each state type and each input/output field, on the virtual clock.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 //! answers it with the one "not valid" page (the sample's secret is not real)
 //! without changing anything.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::request::LambdaRequest;
 use shiftgate_core::testing::MemoryServices;

@@ -5,6 +5,9 @@
 //! in the library's parallel unit tests can miss callsites other threads
 //! registered first.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;

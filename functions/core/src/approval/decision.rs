@@ -299,7 +299,8 @@ fn decision_output(approval: &ApprovalRecord) -> serde_json::Value {
             .collect(),
         approval_id: approval.approval_id.clone(),
     };
-    serde_json::to_value(&decision).expect("decision serializes")
+    // A struct of a bool, strings and a list of strings: serde_json always writes it.
+    serde_json::to_value(&decision).unwrap_or_default()
 }
 
 /// Tell the workflow the outcome and note that it heard it. A task that is

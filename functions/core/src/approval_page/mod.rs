@@ -27,7 +27,7 @@ mod assets;
 mod pages;
 mod views;
 
-use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 
 use crate::ports::Services;
@@ -61,7 +61,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
             );
             response
                 .headers_mut()
-                .insert(header::ALLOW, "GET, HEAD, POST".parse().expect("static"));
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
             response
         }
     };

@@ -23,6 +23,9 @@
 //!   (aws-smithy-mocks), a [`aws::Recorder`] of the requests as they would go on
 //!   the wire, and [`aws::services`], every port an AWS adapter over them.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod aws;
 pub mod function_url;
 pub mod links;

@@ -16,6 +16,9 @@
 //! One test binary (links once), one module per handler; `common` holds the
 //! scripted answers and transcript helpers they share.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod check_health;
