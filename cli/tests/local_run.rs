@@ -6,6 +6,7 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use shiftgate_core::error::WorkflowError;
 use std::path::PathBuf;
 
 use shiftgate_cli::local::{self, ApproveMode, LocalRunArgs, RunStatus};
@@ -82,7 +83,7 @@ async fn a_rejected_approval_rolls_back() {
             .cause
             .as_deref()
             .unwrap_or_default()
-            .contains("ApprovalRejected"),
+            .contains(WorkflowError::ApprovalRejected.name()),
         "{summary:?}"
     );
     assert_eq!(summary.final_alias.unwrap().function_version, "7");
@@ -212,7 +213,7 @@ async fn an_approval_nobody_decides_rolls_back_or_continues_as_configured() {
                     .cause
                     .as_deref()
                     .unwrap_or_default()
-                    .contains("ApprovalTimedOut"),
+                    .contains(WorkflowError::ApprovalTimedOut.name()),
                 "{summary:?}"
             );
         }

@@ -6,6 +6,7 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use shiftgate_core::error::WorkflowError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -276,7 +277,7 @@ async fn failed_health_check_rolls_back() {
     let (outcome, _, handler) = deploy(Scenario::Unhealthy).await;
     // THEN the deployment ends in DeploymentRolledBack
     let (error, _) = failure(&outcome);
-    assert_eq!(error, "DeploymentRolledBack");
+    assert_eq!(error, WorkflowError::DeploymentRolledBack.name());
     // AND Rollback received the HealthCheckFailed error caught at the Map
     let rollback = calls_to(&handler, "rollback");
     assert_eq!(rollback.len(), 1);
@@ -306,10 +307,13 @@ async fn failed_health_check_rolls_back() {
 #[tokio::test(start_paused = true)]
 async fn rejected_approval_rolls_back() {
     let (outcome, _, handler) = deploy(Scenario::Healthy { approve: false }).await;
-    assert_eq!(failure(&outcome).0, "DeploymentRolledBack");
+    assert_eq!(
+        failure(&outcome).0,
+        WorkflowError::DeploymentRolledBack.name()
+    );
     assert_eq!(
         calls_to(&handler, "rollback")[0]["failure"]["Error"],
-        json!("ApprovalRejected")
+        json!(WorkflowError::ApprovalRejected.name())
     );
     assert_eq!(calls_to(&handler, "shift-traffic").len(), 1);
 }
@@ -319,10 +323,13 @@ async fn approval_timeout_rolls_back_after_the_approval_window() {
     // GIVEN nobody answers the approval request (timeoutSeconds 3600, onTimeout rollback)
     let (outcome, events, handler) = deploy(Scenario::NobodyApproves).await;
     // THEN the approval times out one virtual hour after it was requested and the deployment rolls back
-    assert_eq!(failure(&outcome).0, "DeploymentRolledBack");
+    assert_eq!(
+        failure(&outcome).0,
+        WorkflowError::DeploymentRolledBack.name()
+    );
     assert_eq!(
         calls_to(&handler, "rollback")[0]["failure"]["Error"],
-        json!("ApprovalTimedOut")
+        json!(WorkflowError::ApprovalTimedOut.name())
     );
     let requested = events
         .iter()

@@ -28,14 +28,9 @@ pub struct PlanArgs {
 /// Compute the plan, or the one-line reason it cannot be made.
 pub fn make_plan(args: &PlanArgs) -> anyhow::Result<Plan> {
     let strategy = strategy::parse(&args.strategy)?;
-    if !args.bake_minutes.is_finite() || args.bake_minutes < 0.0 {
-        anyhow::bail!(
-            "--bake-minutes must be 0 or more, got {}",
-            args.bake_minutes
-        );
-    }
+    let bake_seconds = plan::minutes_to_seconds("--bake-minutes", args.bake_minutes, true)?;
     let options = PlanOptions {
-        bake_seconds: (args.bake_minutes * 60.0).round() as u64,
+        bake_seconds,
         health_check_interval_seconds: args.health_check_interval_seconds,
         gates: GatePlacement::default(),
     };

@@ -14,6 +14,7 @@ pub mod traffic;
 pub mod view;
 pub mod wiring;
 
+use shiftgate_core::error::WorkflowError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -350,7 +351,9 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
 
     let (status, error, cause) = match &outcome.status {
         ExecutionStatus::Succeeded { .. } => (RunStatus::Succeeded, None, None),
-        ExecutionStatus::Failed { error, cause } if error == "DeploymentRolledBack" => {
+        ExecutionStatus::Failed { error, cause }
+            if WorkflowError::from_name(error) == Some(WorkflowError::DeploymentRolledBack) =>
+        {
             let reason = match &deployment_id {
                 Some(id) => store::load_record(store.as_ref(), id)
                     .await
@@ -364,9 +367,13 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
                 reason.or(Some(cause.clone())),
             )
         }
-        ExecutionStatus::Failed { error, cause } => {
-            (RunStatus::Failed, Some(error.clone()), Some(cause.clone()))
-        }
+        // A refusal's cause is Prepare's own error: say who holds the alias, or
+        // which field is wrong, not a pointer to somewhere else.
+        ExecutionStatus::Failed { error, cause } => (
+            RunStatus::Failed,
+            Some(error.clone()),
+            Some(shiftgate_core::record::readable_cause(cause)),
+        ),
     };
     Ok(RunSummary {
         status,

@@ -46,6 +46,21 @@ pub struct Failure {
     pub cause: String,
 }
 
+/// A Step Functions cause made readable: a Lambda error's cause is the JSON
+/// `{"errorType":…,"errorMessage":…}`, which reads as `errorType: errorMessage`;
+/// any other cause is returned as it is.
+pub fn readable_cause(cause: &str) -> String {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(cause) else {
+        return cause.to_string();
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str());
+    match (field("errorType"), field("errorMessage")) {
+        (Some(kind), Some(message)) => format!("{kind}: {message}"),
+        (None, Some(message)) => message.to_string(),
+        _ => cause.to_string(),
+    }
+}
+
 impl Failure {
     /// A readable reason: the `errorMessage` inside a Lambda error cause, or the cause.
     pub fn reason(&self) -> String {
@@ -262,6 +277,17 @@ pub mod keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lambda_error_cause_reads_as_its_type_and_message() {
+        let cause = r#"{"errorType":"DeploymentLocked","errorMessage":"checkout:live is being deployed by d-1"}"#;
+        assert_eq!(
+            readable_cause(cause),
+            "DeploymentLocked: checkout:live is being deployed by d-1"
+        );
+        assert_eq!(readable_cause("plain words"), "plain words");
+        assert_eq!(readable_cause(r#"{"other":1}"#), r#"{"other":1}"#);
+    }
 
     #[test]
     fn keys_never_hold_arns() {
