@@ -43,6 +43,34 @@ pub(crate) struct Failure {
     detail: String,
 }
 
+/// One readable line for a call that got no service answer: what went wrong
+/// and the innermost cause (`Connection refused (os error 111)`), instead of
+/// the SDK's nested debug text (`DispatchFailure { … ConnectorError { … } }`).
+fn transport_detail<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: std::error::Error + 'static,
+{
+    let what = match err {
+        SdkError::DispatchFailure(_) => {
+            "the request could not be sent (is the endpoint reachable?)"
+        }
+        SdkError::TimeoutError(_) => "the request timed out",
+        SdkError::ResponseError(_) => "the response could not be read",
+        SdkError::ConstructionFailure(_) => "the request could not be built",
+        _ => return DisplayErrorContext(err).to_string(),
+    };
+    let mut innermost = None;
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        innermost = Some(cause.to_string());
+        source = cause.source();
+    }
+    match innermost {
+        Some(cause) => format!("{what}: {cause}"),
+        None => what.to_string(),
+    }
+}
+
 impl Failure {
     /// Takes apart a failed SDK call.
     pub(crate) fn of<E>(err: &SdkError<E, HttpResponse>) -> Self
@@ -61,7 +89,7 @@ impl Failure {
             code,
             message,
             status,
-            detail: DisplayErrorContext(err).to_string(),
+            detail: transport_detail(err),
         }
     }
 
@@ -173,5 +201,46 @@ pub(crate) fn truncate_chars(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((end, _)) => &text[..end],
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::retry::RetryConfig;
+    use aws_config::{BehaviorVersion, Region, SdkConfig};
+    use aws_sdk_lambda::config::{Credentials, SharedCredentialsProvider};
+
+    use crate::adapters::aws::s3::client_config;
+    use crate::adapters::aws::S3ObjectStore;
+    use crate::ports::{ObjectStore, PortError};
+
+    #[tokio::test]
+    async fn an_unreachable_endpoint_reads_as_one_line_not_a_debug_dump() {
+        // GIVEN a bucket behind an endpoint where nothing listens (port 9: discard)
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            )))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let store = S3ObjectStore::new(
+            aws_sdk_s3::Client::from_conf(client_config(&sdk).build()),
+            "shiftgate".into(),
+        );
+        // WHEN a record is read
+        let error = store.get("deployments/d/record.json").await.unwrap_err();
+        // THEN the error says what happened and why, on one line
+        let PortError::Service(message) = error else {
+            panic!("not a service error: {error:?}");
+        };
+        assert!(message.contains("could not be sent"), "{message}");
+        assert!(message.to_lowercase().contains("refused"), "{message}");
+        assert!(
+            !message.contains("DispatchFailure") && !message.contains('\n'),
+            "{message}"
+        );
     }
 }
