@@ -1,118 +1,17 @@
-//! In-memory adapters: an object store, a simulated Lambda fleet (aliases with
-//! weighted routing, hook functions, per-version metrics and alarms), a
-//! recording notifier and workflow callback, and a manual clock.
-//!
-//! Handler tests use them directly; `shiftgate local` drives the fleet with a
-//! traffic generator so health checks see real per-version counts.
+//! [`SimulatedFleet`]: published versions, aliases with weighted routing, hook
+//! functions, CloudWatch-like alarms and per-version metrics, in memory.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
-use super::content_etag as etag_of;
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
+use super::locked;
 use crate::ports::{
-    AliasControl, AliasState, Clock, FunctionInvoker, HealthSource, InvocationResult, Notification,
-    Notifier, ObjectStore, PortError, StoredObject, VersionMetrics, WorkflowCallback,
-    WriteCondition,
+    AliasControl, AliasState, Clock, FunctionInvoker, HealthSource, InvocationResult, PortError,
+    VersionMetrics,
 };
-
-/// Lock `mutex`, also after another thread panicked while holding it: every
-/// state here stays consistent between statements, so a poisoned lock (a test
-/// that failed mid-call) must not turn every later call into a second panic.
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// An [`ObjectStore`] in memory with S3's conditional-write semantics.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    objects: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Every key, for assertions.
-    pub fn keys(&self) -> Vec<String> {
-        locked(&self.objects).keys().cloned().collect()
-    }
-}
-
-#[async_trait]
-impl ObjectStore for MemoryStore {
-    async fn get(&self, key: &str) -> Result<Option<StoredObject>, PortError> {
-        Ok(locked(&self.objects).get(key).map(|body| StoredObject {
-            body: body.clone(),
-            etag: etag_of(body),
-        }))
-    }
-
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        condition: WriteCondition,
-    ) -> Result<String, PortError> {
-        let mut objects = locked(&self.objects);
-        let current = objects.get(key).map(|b| etag_of(b));
-        condition.check(key, current.as_deref())?;
-        let etag = etag_of(&body);
-        objects.insert(key.to_string(), body);
-        Ok(etag)
-    }
-
-    async fn delete(&self, key: &str, if_match: Option<&str>) -> Result<(), PortError> {
-        let mut objects = locked(&self.objects);
-        let current = objects.get(key).map(|b| etag_of(b));
-        WriteCondition::check_delete(key, if_match, current.as_deref())?;
-        objects.remove(key);
-        Ok(())
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, PortError> {
-        Ok(locked(&self.objects)
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
-            .collect())
-    }
-}
-
-/// A clock tests and local runs move by hand.
-#[derive(Debug)]
-pub struct ManualClock {
-    now: Mutex<DateTime<Utc>>,
-}
-
-impl ManualClock {
-    /// A clock standing at `start`.
-    pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Mutex::new(start),
-        }
-    }
-
-    /// Move the clock forward.
-    pub fn advance(&self, by: Duration) {
-        *locked(&self.now) += by;
-    }
-
-    /// Set the clock.
-    pub fn set(&self, to: DateTime<Utc>) {
-        *locked(&self.now) = to;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *locked(&self.now)
-    }
-}
 
 /// How a simulated function answers when invoked as a hook or smoke test.
 #[derive(Debug, Clone, PartialEq)]
@@ -476,79 +375,10 @@ impl HealthSource for SimulatedFleet {
     }
 }
 
-/// A [`Notifier`] that keeps what it was asked to publish.
-#[derive(Debug, Default)]
-pub struct RecordingNotifier {
-    published: Mutex<Vec<Notification>>,
-}
-
-impl RecordingNotifier {
-    /// Everything published so far.
-    pub fn published(&self) -> Vec<Notification> {
-        locked(&self.published).clone()
-    }
-}
-
-#[async_trait]
-impl Notifier for RecordingNotifier {
-    async fn publish(&self, notification: &Notification) -> Result<String, PortError> {
-        let mut published = locked(&self.published);
-        published.push(notification.clone());
-        Ok(format!("message-{}", published.len()))
-    }
-}
-
-/// A task-token callback as the workflow received it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Callback {
-    /// `SendTaskSuccess(token, output)`.
-    Success(String, serde_json::Value),
-    /// `SendTaskFailure(token, error, cause)`.
-    Failure(String, String, String),
-}
-
-/// A [`WorkflowCallback`] that keeps the callbacks it received.
-#[derive(Debug, Default)]
-pub struct RecordingCallback {
-    calls: Mutex<Vec<Callback>>,
-}
-
-impl RecordingCallback {
-    /// Every callback so far.
-    pub fn calls(&self) -> Vec<Callback> {
-        locked(&self.calls).clone()
-    }
-}
-
-#[async_trait]
-impl WorkflowCallback for RecordingCallback {
-    async fn send_task_success(
-        &self,
-        task_token: &str,
-        output: &serde_json::Value,
-    ) -> Result<(), PortError> {
-        locked(&self.calls).push(Callback::Success(task_token.into(), output.clone()));
-        Ok(())
-    }
-
-    async fn send_task_failure(
-        &self,
-        task_token: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), PortError> {
-        locked(&self.calls).push(Callback::Failure(
-            task_token.into(),
-            error.into(),
-            cause.into(),
-        ));
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::memory::ManualClock;
 
     fn fleet() -> SimulatedFleet {
         let clock = Arc::new(ManualClock::new(DateTime::UNIX_EPOCH));
