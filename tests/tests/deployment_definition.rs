@@ -63,6 +63,16 @@ impl FnHandler {
     fn calls(&self) -> Vec<(String, Value)> {
         self.calls.lock().unwrap().clone()
     }
+
+    /// What the closure answers, without recording a call.
+    fn answer(
+        &self,
+        function_arn: &str,
+        payload: Value,
+        ctx: &TaskContext,
+    ) -> Result<Value, TaskError> {
+        (self.f)(function_arn, payload, ctx)
+    }
 }
 
 #[async_trait]
@@ -340,4 +350,66 @@ async fn approval_timeout_rolls_back_after_the_approval_window() {
         .find(|e| matches!(&e.kind, EventKind::TaskFailed { state, error, .. } if state == "RequestApproval" && error == "States.Timeout"))
         .unwrap();
     assert_eq!((timed_out.at - requested.at).num_seconds(), 3600);
+}
+
+/// A healthy, approved deployment where the first call of each function named
+/// in `blips` fails with the error given beside it.
+async fn deploy_with_blips(
+    blips: &'static [(&'static str, &'static str)],
+) -> (ExecutionOutcome, Arc<FnHandler>) {
+    let slot = Arc::new(OnceLock::new());
+    let healthy = handler(Scenario::Healthy { approve: true }, slot.clone());
+    let failed_once = Mutex::new(Vec::<String>::new());
+    let handler = FnHandler::new(move |function, payload, ctx| {
+        let name = function.rsplit(':').next().unwrap();
+        if let Some((_, error)) = blips.iter().find(|(f, _)| *f == name) {
+            let mut failed = failed_once.lock().unwrap();
+            if !failed.iter().any(|f| f == name) {
+                failed.push(name.to_string());
+                return Err(TaskError::new(*error, "a blip"));
+            }
+        }
+        healthy.answer(function, payload, ctx)
+    });
+    let interp = interpreter(machine(), handler.clone());
+    slot.set(interp.callbacks()).unwrap();
+    let (outcome, _) = run(&interp, json!({"function": "orders", "alias": "live"})).await;
+    (outcome, handler)
+}
+
+#[tokio::test(start_paused = true)]
+async fn our_transient_errors_are_retried_and_a_healthy_deployment_succeeds() {
+    // GIVEN a healthy deployment whose prepare and health check meet a failing
+    // dependency once, and whose shift is throttled once
+    let (outcome, handler) = deploy_with_blips(&[
+        ("prepare", "DependencyFailed"),
+        ("shift-traffic", "Throttled"),
+        ("check-health", "DependencyFailed"),
+    ])
+    .await;
+    // THEN each blip was retried, nothing rolled back, and it succeeded
+    output(&outcome);
+    assert_eq!(calls_to(&handler, "prepare").len(), 2);
+    assert_eq!(calls_to(&handler, "shift-traffic").len(), 3);
+    assert!(calls_to(&handler, "rollback").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_hook_is_a_verdict_and_is_not_retried() {
+    // GIVEN a beforeAllowTraffic hook that fails
+    let (outcome, handler) = deploy_with_blips(&[("run-hooks", "HookFailed")]).await;
+    // THEN the deployment rolls back after one try, before any traffic moved
+    assert_eq!(
+        failure(&outcome).0,
+        WorkflowError::DeploymentRolledBack.name()
+    );
+    let phases: Vec<Value> = calls_to(&handler, "run-hooks")
+        .iter()
+        .map(|p| p["phase"].clone())
+        .collect();
+    assert_eq!(
+        phases,
+        vec![json!("beforeAllowTraffic"), json!("onRollback")]
+    );
+    assert!(calls_to(&handler, "shift-traffic").is_empty());
 }
