@@ -5,10 +5,11 @@
 //! Handler tests use them directly; `shiftgate local` drives the fleet with a
 //! traffic generator so health checks see real per-version counts.
 //!
-//! - [`store`]: [`MemoryStore`], S3's conditional writes in a map;
-//! - [`clock`]: [`ManualClock`];
-//! - [`fleet`]: [`SimulatedFleet`], aliases, versions, hooks, metrics and alarms;
-//! - [`recording`]: [`RecordingNotifier`] and [`RecordingCallback`].
+//! Layout:
+//! - [`store`] holds [`MemoryStore`], S3's conditional writes in a map;
+//! - [`clock`] holds [`ManualClock`];
+//! - [`fleet`] holds [`SimulatedFleet`]: aliases, versions, hooks, metrics and alarms;
+//! - [`recording`] holds [`RecordingNotifier`] and [`RecordingCallback`].
 
 pub mod clock;
 pub mod fleet;
