@@ -10,12 +10,10 @@ use shiftgate_core::error::WorkflowError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use shiftgate_asl::testing::{failure, interpreter, output, run, secs_since_t0, FnHandler};
 use shiftgate_asl::{
-    Callbacks, EventKind, ExecutionEvent, ExecutionOutcome, ExecutionStatus, Interpreter,
-    RecordingObserver, ScaledClock, StateMachine, TaskContext, TaskError, TaskHandler,
+    Callbacks, EventKind, ExecutionEvent, ExecutionOutcome, StateMachine, TaskError,
 };
 use shiftgate_core::functions::Function;
 use shiftgate_tests::read;
@@ -40,97 +38,6 @@ fn definition() -> String {
 fn machine() -> StateMachine {
     StateMachine::from_json(&definition(), &substitutions(Function::ALL))
         .unwrap_or_else(|e| panic!("deployment.asl.json should load: {e}"))
-}
-
-type HandlerFn = dyn Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync;
-
-/// A handler answering with a closure and recording every call.
-struct FnHandler {
-    f: Box<HandlerFn>,
-    calls: Mutex<Vec<(String, Value)>>,
-}
-
-impl FnHandler {
-    fn new(
-        f: impl Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync + 'static,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            f: Box::new(f),
-            calls: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn calls(&self) -> Vec<(String, Value)> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    /// What the closure answers, without recording a call.
-    fn answer(
-        &self,
-        function_arn: &str,
-        payload: Value,
-        ctx: &TaskContext,
-    ) -> Result<Value, TaskError> {
-        (self.f)(function_arn, payload, ctx)
-    }
-}
-
-#[async_trait]
-impl TaskHandler for FnHandler {
-    async fn invoke(
-        &self,
-        function_arn: &str,
-        payload: Value,
-        ctx: &TaskContext,
-    ) -> Result<Value, TaskError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((function_arn.to_string(), payload.clone()));
-        (self.f)(function_arn, payload, ctx)
-    }
-}
-
-/// The virtual time every execution starts at.
-fn t0() -> DateTime<Utc> {
-    "2024-05-01T12:00:00Z".parse().unwrap()
-}
-
-/// Seconds of virtual time since [`t0`].
-fn secs_since_t0(at: DateTime<Utc>) -> f64 {
-    (at - t0()).num_milliseconds() as f64 / 1000.0
-}
-
-/// An interpreter at real speed (1×) on tokio time, starting at [`t0`].
-fn interpreter(machine: StateMachine, handler: Arc<dyn TaskHandler>) -> Interpreter {
-    Interpreter::new(
-        machine,
-        handler,
-        Arc::new(ScaledClock::starting_at(1.0, t0())),
-    )
-}
-
-/// Runs an execution and returns its outcome and recorded events.
-async fn run(interpreter: &Interpreter, input: Value) -> (ExecutionOutcome, Vec<ExecutionEvent>) {
-    let observer = Arc::new(RecordingObserver::new());
-    let outcome = interpreter.execute(input, "exec-1", observer.clone()).await;
-    (outcome, observer.events())
-}
-
-/// The output of a successful execution, or a panic with the failure.
-fn output(outcome: &ExecutionOutcome) -> Value {
-    match &outcome.status {
-        ExecutionStatus::Succeeded { output } => output.clone(),
-        ExecutionStatus::Failed { error, cause } => panic!("execution failed: {error}: {cause}"),
-    }
-}
-
-/// The (error, cause) of a failed execution, or a panic.
-fn failure(outcome: &ExecutionOutcome) -> (String, String) {
-    match &outcome.status {
-        ExecutionStatus::Failed { error, cause } => (error.clone(), cause.clone()),
-        ExecutionStatus::Succeeded { output } => panic!("execution succeeded with {output}"),
-    }
 }
 
 fn prepare_output() -> Value {

@@ -14,7 +14,8 @@
 //!   intrinsic functions and JSONPath handling;
 //! - [`Clock`]: virtual time for Wait states, retries and timeouts;
 //! - [`Callbacks`]: task tokens for `waitForTaskToken` tasks;
-//! - [`Observer`]: execution events.
+//! - [`Observer`]: execution events;
+//! - `testing` (feature `test-util`): helpers for tests that run definitions.
 //!
 //! Supported (JSONPath flavour): Task, Pass, Choice (every comparison
 //! operator, `And`/`Or`/`Not`), Wait, Succeed, Fail, Parallel, inline Map;
@@ -63,6 +64,8 @@ mod intrinsic;
 mod observer;
 mod path;
 mod template;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use callbacks::{CallbackError, Callbacks};
 pub use clock::{Clock, ScaledClock};

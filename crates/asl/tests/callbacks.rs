@@ -4,13 +4,11 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use serde_json::{json, Value};
+use shiftgate_asl::testing::*;
 use shiftgate_asl::{CallbackError, EventKind, Interpreter, TaskError};
 use tokio::sync::mpsc;
 

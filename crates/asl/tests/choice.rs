@@ -3,10 +3,8 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
 use serde_json::{json, Value};
+use shiftgate_asl::testing::*;
 
 /// Runs a Choice state with one rule and reports whether it matched.
 async fn matches(rule: Value, input: Value) -> bool {

@@ -3,13 +3,11 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use common::*;
 use serde_json::{json, Value};
+use shiftgate_asl::testing::*;
 use shiftgate_asl::{EventKind, ExecutionEvent, TaskError};
 
 /// Virtual seconds (since t0) at which each task attempt was scheduled.

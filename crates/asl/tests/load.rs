@@ -4,12 +4,10 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
 use serde_json::{json, Value};
+use shiftgate_asl::testing::*;
 use shiftgate_asl::StateMachine;
 
 fn one_state(state: Value) -> Value {

@@ -3,12 +3,10 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use serde_json::{json, Value};
+use shiftgate_asl::testing::*;
 use shiftgate_asl::{EventKind, TaskError};
 
 #[tokio::test(start_paused = true)]

@@ -1,28 +1,38 @@
-//! Test helpers: a closure-backed [`TaskHandler`], a virtual clock starting at a
-//! fixed instant, and shortcuts to load and run a definition.
+//! Test helpers for code that runs definitions: a closure-backed
+//! [`TaskHandler`] that records its calls, a virtual clock starting at a fixed
+//! instant ([`t0`]), and shortcuts to load and run a definition.
+//!
+//! Compiled for this crate's tests and behind the `test-util` feature:
+//!
+//! ```toml
+//! shiftgate-asl = { workspace = true, features = ["test-util"] }
+//! ```
 
-#![allow(dead_code)] // each test binary uses a different subset
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-use shiftgate_asl::{
+use crate::{
     ExecutionEvent, ExecutionOutcome, ExecutionStatus, Interpreter, RecordingObserver, ScaledClock,
     StateMachine, TaskContext, TaskError, TaskHandler,
 };
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 type HandlerFn = dyn Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync;
 
 /// A handler answering with a closure and recording every call.
 pub struct FnHandler {
     f: Box<HandlerFn>,
+    /// Every call: the function ARN and its payload, in order.
     pub calls: Mutex<Vec<(String, Value)>>,
 }
 
 impl FnHandler {
+    /// A handler answering every task with `f` (function ARN, payload, context).
     pub fn new(
         f: impl Fn(&str, Value, &TaskContext) -> Result<Value, TaskError> + Send + Sync + 'static,
     ) -> Arc<Self> {
@@ -32,8 +42,20 @@ impl FnHandler {
         })
     }
 
+    /// Every call so far: the function ARN and its payload, in order.
     pub fn calls(&self) -> Vec<(String, Value)> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// What the closure answers, without recording a call (for a handler that
+    /// wraps another).
+    pub fn answer(
+        &self,
+        function_arn: &str,
+        payload: Value,
+        ctx: &TaskContext,
+    ) -> Result<Value, TaskError> {
+        (self.f)(function_arn, payload, ctx)
     }
 }
 
@@ -124,4 +146,5 @@ pub fn secs_since_t0(at: DateTime<Utc>) -> f64 {
     (at - t0()).num_milliseconds() as f64 / 1000.0
 }
 
+/// A function ARN for definitions under test.
 pub const FN_A: &str = "arn:aws:lambda:us-east-1:123456789012:function:a";
