@@ -280,7 +280,7 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
     callback.connect(interpreter.callbacks());
 
     // The execution name becomes the deployment id unless the request names one.
-    let execution_name = format!("local-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%3f"));
+    let execution_name = local_execution_name(chrono::Utc::now(), std::process::id());
     if let Some(id) = &request.deployment_id {
         let free = unused_id(store.as_ref(), id).await?;
         if &free != id {
@@ -464,4 +464,33 @@ pub fn render_summary(summary: &RunSummary) -> String {
         }
     }
     text
+}
+
+/// A local run's execution name, which is also its deployment id unless the
+/// request names one: unique across runs that start in the same millisecond
+/// (two processes racing for one alias must never look like one execution),
+/// and readable: `local-<UTC time to the ms>-<process id>-<random>`.
+fn local_execution_name(now: chrono::DateTime<chrono::Utc>, process: u32) -> String {
+    format!(
+        "local-{}-{process}-{:04x}",
+        now.format("%Y%m%dT%H%M%S%3f"),
+        rand::random::<u16>()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_starting_in_the_same_millisecond_get_different_valid_names() {
+        let now = chrono::Utc::now();
+        let names: std::collections::BTreeSet<String> =
+            (0..64).map(|_| local_execution_name(now, 4242)).collect();
+        assert!(names.len() > 60, "{names:?}");
+        for name in &names {
+            shiftgate_core::request::validate_deployment_id(name).unwrap();
+        }
+        assert_ne!(local_execution_name(now, 1), local_execution_name(now, 2));
+    }
 }
