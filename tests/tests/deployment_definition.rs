@@ -292,12 +292,14 @@ async fn our_transient_errors_are_retried_and_a_healthy_deployment_succeeds() {
         ("prepare", "DependencyFailed"),
         ("shift-traffic", "Throttled"),
         ("check-health", "DependencyFailed"),
+        ("request-approval", "StoreConflict"),
     ])
     .await;
     // THEN each blip was retried, nothing rolled back, and it succeeded
     output(&outcome);
     assert_eq!(calls_to(&handler, "prepare").len(), 2);
     assert_eq!(calls_to(&handler, "shift-traffic").len(), 3);
+    assert_eq!(calls_to(&handler, "request-approval").len(), 2);
     assert!(calls_to(&handler, "rollback").is_empty());
 }
 

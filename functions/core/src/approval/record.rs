@@ -117,6 +117,11 @@ pub struct ApprovalRecord {
     /// any valid link sends it again (see [`RESUME_GRACE_SECONDS`](super::RESUME_GRACE_SECONDS)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_resumed_at: Option<DateTime<Utc>>,
+    /// When every link was published (RFC 3339, UTC); `None` while they are
+    /// not all out. A retried `request-approval` for the same gate sends links
+    /// again only then, so reviewers never get a second set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links_sent_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for ApprovalRecord {
@@ -134,6 +139,7 @@ impl std::fmt::Debug for ApprovalRecord {
             .field("decisions", &self.decisions)
             .field("status", &self.status)
             .field("workflow_resumed_at", &self.workflow_resumed_at)
+            .field("links_sent_at", &self.links_sent_at)
             .finish()
     }
 }
@@ -160,6 +166,7 @@ mod tests {
             decisions: vec![],
             status: ApprovalStatus::Pending,
             workflow_resumed_at: None,
+            links_sent_at: None,
         };
         // WHEN it is formatted with `{:?}` THEN the token is not shown
         let shown = format!("{approval:?}");

@@ -7,38 +7,42 @@
 
 use chrono::Duration;
 
-use crate::approval::{self, ApprovalRecord, ApprovalStatus, IssuedLink};
+use crate::approval::{self, ApprovalLink, ApprovalRecord, ApprovalStatus, IssuedLink};
 use crate::contracts::{RequestApprovalInput, RequestApprovalOutput};
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
-use crate::ports::{Services, WriteCondition};
+use crate::ports::{PortError, Services, WriteCondition};
 use crate::record::{keys, DeploymentRecord, EventKind};
 use crate::store;
 
 /// Open an approval gate: write the record (token and secret hashes only) and
 /// send each reviewer a personal link, or one shared link without reviewers.
+///
+/// Safe to retry: when the gate of this step is already open (an earlier
+/// attempt whose answer was lost, or a retry of the task with a new token),
+/// the pending approval is reused with the new task token, and links go out
+/// again only if the earlier attempt did not get them all out — then as fresh
+/// links, so no two valid sets exist.
 pub async fn request_approval(
     services: &Services,
     input: RequestApprovalInput,
 ) -> Result<RequestApprovalOutput, HandlerError> {
     let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
-    let policy = record.request.approval.clone().unwrap_or_default();
     let now = services.clock.now();
-    let approval_id = approval::new_approval_id(input.step_index);
-    let reviewers: Vec<Option<String>> = if policy.reviewers.is_empty() {
-        vec![None]
-    } else {
-        policy.reviewers.iter().cloned().map(Some).collect()
-    };
-    let base = services
-        .settings
-        .approval_base_url
-        .clone()
-        .unwrap_or_default();
-    let (links, issued): (Vec<_>, Vec<_>) = reviewers
+    let open = approval::all(services.store.as_ref(), &record.deployment_id)
+        .await?
         .into_iter()
-        .map(|reviewer| approval::issue_link(&base, &record.deployment_id, &approval_id, reviewer))
-        .unzip();
+        .rfind(|a| {
+            a.step_index == input.step_index
+                && a.status == ApprovalStatus::Pending
+                && a.expires_at > now
+        });
+    if let Some(open) = open {
+        return reopen(services, &record, open, input.task_token).await;
+    }
+    let policy = record.request.approval.clone().unwrap_or_default();
+    let approval_id = approval::new_approval_id(input.step_index);
+    let (links, issued) = issue_links(services, &record, &approval_id);
     let approval = ApprovalRecord {
         approval_id: approval_id.clone(),
         deployment_id: record.deployment_id.clone(),
@@ -52,9 +56,10 @@ pub async fn request_approval(
         decisions: Vec::new(),
         status: ApprovalStatus::Pending,
         workflow_resumed_at: None,
+        links_sent_at: None,
     };
     let key = keys::approval(&record.deployment_id, &approval_id);
-    store::write(
+    let etag = store::write(
         services.store.as_ref(),
         &key,
         &approval,
@@ -72,8 +77,101 @@ pub async fn request_approval(
     })
     .await?;
     send_links(services, &record, &approval, &issued).await?;
+    mark_sent(services, approval, etag).await;
     tracing::info!(deployment_id = %record.deployment_id, approval_id = %approval_id, "approval requested");
     Ok(RequestApprovalOutput { approval_id })
+}
+
+/// One link per reviewer, or one shared link: what the record keeps and what is sent.
+fn issue_links(
+    services: &Services,
+    record: &DeploymentRecord,
+    approval_id: &str,
+) -> (Vec<ApprovalLink>, Vec<IssuedLink>) {
+    let policy = record.request.approval.clone().unwrap_or_default();
+    let reviewers: Vec<Option<String>> = if policy.reviewers.is_empty() {
+        vec![None]
+    } else {
+        policy.reviewers.iter().cloned().map(Some).collect()
+    };
+    let base = services
+        .settings
+        .approval_base_url
+        .clone()
+        .unwrap_or_default();
+    reviewers
+        .into_iter()
+        .map(|reviewer| approval::issue_link(&base, &record.deployment_id, approval_id, reviewer))
+        .unzip()
+}
+
+/// The gate of this step is open already: take the new task token, and send
+/// fresh links only when the earlier attempt did not get them all out.
+async fn reopen(
+    services: &Services,
+    record: &DeploymentRecord,
+    open: ApprovalRecord,
+    task_token: String,
+) -> Result<RequestApprovalOutput, HandlerError> {
+    let key = keys::approval(&record.deployment_id, &open.approval_id);
+    let mut retries = store::ConflictRetries::new(&key);
+    loop {
+        retries.next_attempt()?;
+        let Some((mut approval, etag)) =
+            store::read::<ApprovalRecord>(services.store.as_ref(), &key).await?
+        else {
+            return Err(HandlerError::DeploymentNotFound(format!(
+                "approval {} of {}",
+                open.approval_id, record.deployment_id
+            )));
+        };
+        approval.task_token = task_token.clone();
+        let resend = approval.links_sent_at.is_none();
+        let issued = if resend {
+            let (links, issued) = issue_links(services, record, &approval.approval_id);
+            approval.links = links;
+            issued
+        } else {
+            Vec::new()
+        };
+        let etag = match store::write(
+            services.store.as_ref(),
+            &key,
+            &approval,
+            WriteCondition::IfMatch(etag),
+        )
+        .await
+        {
+            Ok(etag) => etag,
+            Err(PortError::Conflict(_)) => continue,
+            Err(other) => return Err(other.into()),
+        };
+        if resend {
+            send_links(services, record, &approval, &issued).await?;
+            mark_sent(services, approval.clone(), etag).await;
+        }
+        tracing::info!(deployment_id = %record.deployment_id, approval_id = %approval.approval_id, resent = resend, "approval gate already open: reused");
+        return Ok(RequestApprovalOutput {
+            approval_id: approval.approval_id,
+        });
+    }
+}
+
+/// Record that every link went out. Best effort: a decision that raced in
+/// has changed the record, and a retry then finds it decided, not pending.
+async fn mark_sent(services: &Services, mut approval: ApprovalRecord, etag: String) {
+    approval.links_sent_at = Some(services.clock.now());
+    let key = keys::approval(&approval.deployment_id, &approval.approval_id);
+    if let Err(error) = store::write(
+        services.store.as_ref(),
+        &key,
+        &approval,
+        WriteCondition::IfMatch(etag),
+    )
+    .await
+    {
+        tracing::warn!(approval_id = %approval.approval_id, %error, "could not record that the links went out");
+    }
 }
 
 async fn send_links(
@@ -238,5 +336,105 @@ mod tests {
             .unwrap(),
             r#"{"approvalId":"step1-0a1b2c3d"}"#
         );
+    }
+
+    fn gate_input(deployment_id: &str, task_token: &str) -> RequestApprovalInput {
+        RequestApprovalInput {
+            deployment_id: deployment_id.into(),
+            step_index: 1,
+            weight_percent: 100.0,
+            task_token: task_token.into(),
+        }
+    }
+
+    fn approval_messages(h: &Harness) -> usize {
+        h.notifier
+            .published()
+            .iter()
+            .filter(|n| n.attributes["kind"] == "approval")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn invoked_twice_with_the_same_input_it_opens_one_approval_and_sends_one_set_of_links() {
+        // GIVEN a gate already opened for two reviewers
+        let h = Harness::new();
+        let id = h.gate_for(&["ana@example.com", "bo@example.com"]).await;
+        let first = all(h.services.store.as_ref(), &id).await.unwrap();
+        assert_eq!(approval_messages(&h), 2);
+        // WHEN the same invocation runs again (its answer was lost)
+        let again = request_approval(&h.services, gate_input(&id, TOKEN))
+            .await
+            .unwrap();
+        // THEN it answers the same approval, and nothing more is sent or stored
+        assert_eq!(again.approval_id, first[0].approval_id);
+        let after = all(h.services.store.as_ref(), &id).await.unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0].links, first[0].links);
+        assert_eq!(approval_messages(&h), 2);
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_a_new_task_token_takes_it_and_a_decision_resumes_that_one() {
+        let h = Harness::new();
+        let id = h.gate_for(&["ana@example.com"]).await;
+        let (_, links) = (id.clone(), h.notifier.published());
+        let url = links
+            .iter()
+            .find(|n| n.attributes["kind"] == "approval")
+            .and_then(|n| n.body.split_whitespace().find(|w| w.contains("secret=")))
+            .unwrap()
+            .to_string();
+        // WHEN the task is retried with a new token
+        request_approval(&h.services, gate_input(&id, "second-token"))
+            .await
+            .unwrap();
+        // THEN the old link still decides, and the decision resumes the new token
+        let approval = all(h.services.store.as_ref(), &id).await.unwrap().remove(0);
+        assert_eq!(approval.task_token, "second-token");
+        assert_eq!(approval_messages(&h), 1);
+        let link = &approval.links[0];
+        assert_eq!(link.secret_sha256, hash_secret(secret_of(&url)));
+    }
+
+    #[tokio::test]
+    async fn links_an_earlier_attempt_did_not_get_out_are_replaced_and_sent_once() {
+        // GIVEN an attempt that stored the approval but died before all its
+        // links went out (links_sent_at never written)
+        let h = Harness::new();
+        let id = h.gate_for(&["ana@example.com"]).await;
+        let approval = all(h.services.store.as_ref(), &id).await.unwrap().remove(0);
+        let key = keys::approval(&id, &approval.approval_id);
+        let unsent = ApprovalRecord {
+            links_sent_at: None,
+            ..approval.clone()
+        };
+        store::write(
+            h.services.store.as_ref(),
+            &key,
+            &unsent,
+            WriteCondition::Always,
+        )
+        .await
+        .unwrap();
+        let sent_before = approval_messages(&h);
+        // WHEN the task is retried
+        request_approval(&h.services, gate_input(&id, "retry-token"))
+            .await
+            .unwrap();
+        // THEN fresh links replace the old ones, go out once, and are marked sent
+        let after = all(h.services.store.as_ref(), &id).await.unwrap().remove(0);
+        assert_eq!(after.approval_id, approval.approval_id);
+        assert_ne!(
+            after.links, approval.links,
+            "the old secrets no longer open it"
+        );
+        assert!(after.links_sent_at.is_some());
+        assert_eq!(approval_messages(&h), sent_before + 1);
+        // AND a further retry sends nothing more
+        request_approval(&h.services, gate_input(&id, "retry-token"))
+            .await
+            .unwrap();
+        assert_eq!(approval_messages(&h), sent_before + 1);
     }
 }

@@ -148,9 +148,14 @@ impl SentRequest {
         });
         let operation = match service {
             // S3 names the operation in `x-id` (GetObject, PutObject, DeleteObject, ...).
-            Some("S3") => self
-                .query("x-id")
-                .unwrap_or_else(|| format!("{} {path}", self.method)),
+            // ListObjectsV2 is the one S3 call here without it: `list-type=2`.
+            Some("S3") => self.query("x-id").unwrap_or_else(|| {
+                if self.query("list-type").as_deref() == Some("2") {
+                    "ListObjectsV2".into()
+                } else {
+                    format!("{} {path}", self.method)
+                }
+            }),
             Some("Lambda") => match (self.method.as_str(), path.rsplit('/').nth(1)) {
                 _ if path.ends_with("/configuration") => "GetFunctionConfiguration".into(),
                 _ if path.ends_with("/invocations") => "Invoke".into(),

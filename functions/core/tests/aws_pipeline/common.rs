@@ -65,6 +65,14 @@ pub fn s3_get(key: &'static str, body: &[u8], etag: &'static str) -> Rule {
         })
 }
 
+pub fn s3_list_empty(prefix: &'static str) -> Rule {
+    mock!(S3::list_objects_v2)
+        .match_requests(move |r| r.prefix() == Some(prefix))
+        .then_output(|| {
+            aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output::builder().build()
+        })
+}
+
 pub fn s3_put(key: &'static str, etag: &'static str) -> Rule {
     mock!(S3::put_object)
         .match_requests(move |r| r.key() == Some(key))
@@ -155,7 +163,10 @@ pub fn line(request: &SentRequest) -> String {
     let path = request.path();
     let mut line = operation.clone();
     if operation.starts_with("S3 ") {
-        line = format!("{line} {}", path.trim_start_matches('/'));
+        line = match request.query("prefix") {
+            Some(prefix) => format!("{line} prefix={prefix}"),
+            None => format!("{line} {}", path.trim_start_matches('/')),
+        };
         for condition in ["If-None-Match", "If-Match"] {
             if let Some(value) = request.header(condition) {
                 line = format!("{line} {condition}: {value}");

@@ -19,9 +19,11 @@ async fn request_approval_stores_hashes_and_the_token_and_mails_each_reviewer_a_
     let script = Script {
         s3: vec![
             s3_get(RECORD, &record, "\"rec-1\""),
+            s3_list_empty("deployments/dep-1/approvals/"),
             s3_put_under("deployments/dep-1/approvals/", "\"appr-1\""),
             s3_get(RECORD, &record, "\"rec-2\""),
             s3_put(RECORD, "\"rec-3\""),
+            s3_put_under("deployments/dep-1/approvals/", "\"appr-2\""),
         ],
         sns: vec![published(), published()],
         ..Script::default()
@@ -42,25 +44,29 @@ async fn request_approval_stores_hashes_and_the_token_and_mails_each_reviewer_a_
     .await
     .expect("approval requested");
 
-    // THEN the approval record is created (never overwritten), then the
-    // timeline, then one message per reviewer routed by a `reviewer` attribute
+    // THEN no gate of this step is open yet, so the approval record is created
+    // (never overwritten), then the timeline, then one message per reviewer
+    // routed by a `reviewer` attribute, then the record says the links are out
     let approval_id = &out.approval_id;
     let approval_key = format!("deployments/dep-1/approvals/{approval_id}.json");
     assert_eq!(
         transcript(&recorder),
         lines(&[
             "S3 GetObject deployments/dep-1/record.json",
+            "S3 ListObjectsV2 prefix=deployments/dep-1/approvals/",
             &format!("S3 PutObject {approval_key} If-None-Match: *"),
             "S3 GetObject deployments/dep-1/record.json",
             "S3 PutObject deployments/dep-1/record.json If-Match: \"rec-2\"",
             "SNS Publish kind=approval reviewer=ana@example.com",
             "SNS Publish kind=approval reviewer=bo@example.com",
+            &format!("S3 PutObject {approval_key} If-Match: \"appr-1\""),
         ])
     );
     let stored_bytes = put_body(&recorder, &approval_key);
     let stored_text = String::from_utf8(stored_bytes.clone()).expect("UTF-8");
     let stored: ApprovalRecord = serde_json::from_slice(&stored_bytes).expect("an approval");
     assert_eq!(stored.task_token, token);
+    assert!(stored.links_sent_at.is_some());
     for publish in sent_as(&recorder, "SNS Publish") {
         let reviewer = publish.message_attributes()["reviewer"].clone();
         let message = publish.field("Message").expect("a message");
