@@ -22,7 +22,6 @@ use serde_json::{json, Value};
 use shiftgate_asl::{Clock as AslClock, ExecutionStatus, Interpreter, ScaledClock, StateMachine};
 use shiftgate_core::adapters::fs_store::FsObjectStore;
 use shiftgate_core::adapters::memory::{Behaviour, SimulatedFleet};
-use shiftgate_core::contracts::{FinalizeInput, Outcome, RollbackInput};
 use shiftgate_core::ports::{AliasState, ObjectStore, Services, Settings};
 use shiftgate_core::record::{keys, Failure};
 use shiftgate_core::request::DeploymentRequest;
@@ -334,15 +333,26 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
     tokio::pin!(execution);
     let interrupted = tokio::select! {
         outcome = &mut execution => Ok(outcome),
-        _ = tokio::signal::ctrl_c() => Err(()),
+        signal = stop_signal() => Err(signal),
     };
     traffic.abort();
     let outcome = match interrupted {
         Ok(outcome) => outcome,
-        Err(()) => {
+        Err(signal) => {
             let _ = events_tx.send(view::LocalEvent::Finished);
             let id = view.await.ok().flatten();
-            return Ok(abandon(&services, &fleet, &target, id, start, clock.as_ref()).await);
+            let summary = abandon(
+                &services,
+                &fleet,
+                &target,
+                id,
+                start,
+                clock.as_ref(),
+                signal,
+            )
+            .await;
+            server.shutdown().await;
+            return Ok(summary);
         }
     };
     let _ = events_tx.send(view::LocalEvent::Finished);
@@ -387,7 +397,35 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
     })
 }
 
-/// Ctrl-C: put the alias back and end the record, so nothing is left half-done.
+/// The first of Ctrl-C (SIGINT), SIGTERM and SIGHUP, by name: each ends a
+/// local run the same way, with the deployment finished, not left half-way.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut terminate), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+            _ = hangup.recv() => "SIGHUP",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// Stopped by `signal`: finish the deployment as the workflow's rollback path
+/// would (alias back exactly, onRollback hooks, record ended, lock released,
+/// people told), so nothing is left half-done.
 async fn abandon(
     services: &Services,
     fleet: &SimulatedFleet,
@@ -395,36 +433,24 @@ async fn abandon(
     deployment_id: Option<String>,
     start: chrono::DateTime<chrono::Utc>,
     clock: &dyn AslClock,
+    signal: &str,
 ) -> RunSummary {
+    let cause = format!("the local run was stopped by {signal}");
     if let Some(id) = &deployment_id {
         let failure = Failure {
             error: "Interrupted".into(),
-            cause: "the local run was interrupted (Ctrl-C)".into(),
+            cause: cause.clone(),
         };
-        let _ = handlers::rollback(
-            services,
-            RollbackInput {
-                deployment_id: id.clone(),
-                failure: Some(failure.clone()),
-            },
-        )
-        .await;
-        let _ = handlers::finalize(
-            services,
-            FinalizeInput {
-                deployment_id: id.clone(),
-                outcome: Outcome::RolledBack,
-                failure: Some(failure),
-            },
-        )
-        .await;
+        if let Err(error) = handlers::finish_interrupted(services, id, failure).await {
+            tracing::error!(deployment_id = %id, %error, "could not finish the interrupted deployment");
+        }
     }
     RunSummary {
         status: RunStatus::RolledBack,
         deployment_id,
         final_alias: fleet.alias(&target.function_name, &target.alias),
         error: Some("Interrupted".into()),
-        cause: Some("Ctrl-C".into()),
+        cause: Some(cause),
         state_transitions: 0,
         virtual_seconds: (clock.now() - start).num_seconds(),
         traffic: view::traffic_json(fleet, &target.function_name),

@@ -18,7 +18,7 @@ pub use finalize::finalize;
 pub use health::{check_health, judge, HealthVerdict};
 pub use hooks::run_hooks;
 pub use prepare::prepare;
-pub use reconcile::reconcile;
+pub use reconcile::{finish_interrupted, reconcile};
 pub use request_approval::request_approval;
 pub use rollback::rollback;
 pub use shift::shift_traffic;

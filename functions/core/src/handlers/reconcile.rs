@@ -85,22 +85,34 @@ pub async fn reconcile(
         cause: cause(detail),
     };
     tracing::warn!(deployment_id = %deployment_id, status = %detail.status, "execution ended mid-deployment; finishing it");
+    done(finish_interrupted(services, &deployment_id, failure).await?)
+}
+
+/// Finish a deployment whose workflow stopped mid-way, as the workflow's own
+/// rollback path would: restore the captured alias exactly, run the
+/// onRollback hooks (a failing one is recorded, and cannot undo the rollback),
+/// end the record with `failure` and release the lock, notifying people. When
+/// the alias cannot be restored the record ends `Failed` and says so. Used by
+/// `reconcile` on AWS and by a local run that is interrupted.
+pub async fn finish_interrupted(
+    services: &Services,
+    deployment_id: &str,
+    failure: Failure,
+) -> Result<Reconciliation, HandlerError> {
     let restored = rollback(
         services,
         RollbackInput {
-            deployment_id: deployment_id.clone(),
+            deployment_id: deployment_id.to_string(),
             failure: Some(failure.clone()),
         },
     )
     .await;
     let (outcome, action) = match &restored {
         Ok(_) => {
-            // A failing onRollback hook is recorded in the timeline by run-hooks;
-            // like the workflow, it cannot undo the rollback.
             let hooks = run_hooks(
                 services,
                 RunHooksInput {
-                    deployment_id: deployment_id.clone(),
+                    deployment_id: deployment_id.to_string(),
                     phase: HookPhase::OnRollback,
                     step_index: None,
                 },
@@ -119,13 +131,13 @@ pub async fn reconcile(
     finalize(
         services,
         FinalizeInput {
-            deployment_id: deployment_id.clone(),
+            deployment_id: deployment_id.to_string(),
             outcome,
             failure: Some(failure),
         },
     )
     .await?;
-    done(action)
+    Ok(action)
 }
 
 /// An execution that took the lock and died before writing its record leaves
