@@ -426,6 +426,32 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn an_event_without_input_or_with_garbage_finds_the_deployment_by_execution_name() {
+        // GIVEN a canary mid-way, whose execution name is its deployment id
+        let h = Harness::new();
+        let (_, id) = mid_canary(&h).await;
+        // WHEN events for an unknown execution, with odd inputs, arrive
+        let keys = h.store.keys();
+        for input in [
+            None,
+            Some("not json".to_string()),
+            Some("[1,2]".to_string()),
+        ] {
+            let mut event = ended("ABORTED", &serde_json::Value::Null, "no-such-deployment");
+            event.detail.input = input;
+            let out = reconcile(&h.services, event).await.unwrap();
+            assert_eq!(out.action, Reconciliation::NothingLeft);
+        }
+        // THEN nothing changed
+        assert_eq!(h.store.keys(), keys);
+        // AND an event without input still finds its own deployment by name
+        let mut event = ended("TIMED_OUT", &serde_json::Value::Null, &id);
+        event.detail.input = None;
+        let out = reconcile(&h.services, event).await.unwrap();
+        assert_eq!(out.action, Reconciliation::RolledBack);
+    }
+
     #[test]
     fn status_names_become_error_names() {
         assert_eq!(pascal_case("TIMED_OUT"), "TimedOut");
