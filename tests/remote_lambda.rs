@@ -114,12 +114,8 @@ impl TaskHandler for RemoteFunctions {
         payload: Value,
         _ctx: &TaskContext,
     ) -> Result<Value, TaskError> {
-        let name = bin_name(function_arn).ok_or_else(|| {
-            TaskError::new(
-                "Lambda.ResourceNotFoundException",
-                format!("Function not found: {function_arn}"),
-            )
-        })?;
+        let name =
+            bin_name(function_arn).ok_or_else(|| TaskError::function_not_found(function_arn))?;
         let body = serde_json::to_vec(&payload)
             .map_err(|e| TaskError::new("Lambda.SdkClientException", e.to_string()))?;
         match self

@@ -61,12 +61,8 @@ impl TaskHandler for InProcessFunctions {
         payload: Value,
         _ctx: &TaskContext,
     ) -> Result<Value, TaskError> {
-        let function = function_of(function_arn).ok_or_else(|| {
-            TaskError::new(
-                "Lambda.ResourceNotFoundException",
-                format!("Function not found: {function_arn}"),
-            )
-        })?;
+        let function =
+            function_of(function_arn).ok_or_else(|| TaskError::function_not_found(function_arn))?;
         handlers::dispatch(function, &self.services, payload)
             .await
             .map_err(|error| {

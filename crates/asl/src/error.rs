@@ -98,6 +98,14 @@ impl TaskError {
             cause: cause.into(),
         }
     }
+
+    /// What Lambda answers for a function that does not exist.
+    pub fn function_not_found(function_arn: &str) -> Self {
+        Self::new(
+            "Lambda.ResourceNotFoundException",
+            format!("Function not found: {function_arn}"),
+        )
+    }
 }
 
 impl fmt::Display for TaskError {

@@ -88,6 +88,22 @@ pub async fn write<T: Serialize>(
     store.put(key, encode(value), condition).await
 }
 
+/// Replace the JSON object at `key` only if it is still the version `etag`
+/// names: the new ETag, or `None` when another writer got there first (the
+/// caller reads again and retries under [`ConflictRetries`]).
+pub async fn replace<T: Serialize>(
+    store: &dyn ObjectStore,
+    key: &str,
+    value: &T,
+    etag: String,
+) -> Result<Option<String>, PortError> {
+    match write(store, key, value, WriteCondition::IfMatch(etag)).await {
+        Ok(etag) => Ok(Some(etag)),
+        Err(PortError::Conflict(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
 /// The one retry-on-conflict rule of the crate: a conditional-write loop calls
 /// [`ConflictRetries::next_attempt`] before each try, and gives up with
 /// [`StoreError::KeptChanging`] after [`CONFLICT_ATTEMPTS`] lost races.
@@ -155,10 +171,8 @@ where
         retries.next_attempt()?;
         let (mut record, etag) = load_record(store, deployment_id).await?;
         change(&mut record);
-        match write(store, &key, &record, WriteCondition::IfMatch(etag)).await {
-            Ok(_) => return Ok(record),
-            Err(PortError::Conflict(_)) => continue,
-            Err(other) => return Err(other.into()),
+        if replace(store, &key, &record, etag).await?.is_some() {
+            return Ok(record);
         }
     }
 }
@@ -219,10 +233,8 @@ pub async fn acquire_lock(
                 holder: holder.deployment_id,
             });
         }
-        match write(store, &key, &lock, WriteCondition::IfMatch(etag)).await {
-            Ok(etag) => return Ok(etag),
-            Err(PortError::Conflict(_)) => continue,
-            Err(other) => return Err(other.into()),
+        if let Some(etag) = replace(store, &key, &lock, etag).await? {
+            return Ok(etag);
         }
     }
 }

@@ -261,17 +261,9 @@ pub async fn decide(
             via,
         });
         approval.status = tally(approval.quorum, &approval.decisions);
-        let etag = match store::write(
-            services.store.as_ref(),
-            &key,
-            &approval,
-            WriteCondition::IfMatch(etag),
-        )
-        .await
-        {
-            Ok(etag) => etag,
-            Err(PortError::Conflict(_)) => continue,
-            Err(other) => return Err(other.into()),
+        let Some(etag) = store::replace(services.store.as_ref(), &key, &approval, etag).await?
+        else {
+            continue; // decided or reopened meanwhile: judge the new state
         };
         after_decision(
             services,

@@ -11,7 +11,7 @@ use crate::approval::{self, ApprovalLink, ApprovalRecord, ApprovalStatus, Issued
 use crate::contracts::{RequestApprovalInput, RequestApprovalOutput};
 use crate::error::HandlerError;
 use crate::notify::{self, NotificationKind};
-use crate::ports::{PortError, Services, WriteCondition};
+use crate::ports::{Services, WriteCondition};
 use crate::record::{keys, DeploymentRecord, EventKind};
 use crate::store;
 
@@ -134,17 +134,9 @@ async fn reopen(
         } else {
             Vec::new()
         };
-        let etag = match store::write(
-            services.store.as_ref(),
-            &key,
-            &approval,
-            WriteCondition::IfMatch(etag),
-        )
-        .await
-        {
-            Ok(etag) => etag,
-            Err(PortError::Conflict(_)) => continue,
-            Err(other) => return Err(other.into()),
+        let Some(etag) = store::replace(services.store.as_ref(), &key, &approval, etag).await?
+        else {
+            continue; // decided or reopened meanwhile: judge the new state
         };
         if resend {
             send_links(services, record, &approval, &issued).await?;
