@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 use shiftgate_cli::commands::decide::DecideArgs;
 use shiftgate_cli::commands::deploy::DeployArgs;
 use shiftgate_cli::commands::history::HistoryArgs;
+use shiftgate_cli::commands::operate::{AbortArgs, HoldArgs, PromoteArgs};
 use shiftgate_cli::commands::plan::{self, PlanArgs};
 use shiftgate_cli::commands::status::StatusArgs;
-use shiftgate_cli::commands::{decide, deploy, history, status};
+use shiftgate_cli::commands::{decide, deploy, history, operate, status};
 use shiftgate_cli::local::{self, LocalRunArgs};
+use shiftgate_core::operator::Command as OperatorCommand;
 
 /// shiftgate moves a Lambda alias to a new version in safe steps.
 #[derive(Debug, Parser)]
@@ -31,10 +33,18 @@ enum Command {
     Status(StatusArgs),
     /// List the deployments of an alias, oldest first.
     History(HistoryArgs),
-    /// Approve a deployment's open approval gate as yourself (IAM identity).
+    /// Approve a deployment's open approval gate as yourself (IAM identity, or local user).
     Approve(DecideArgs),
-    /// Reject a deployment's open approval gate as yourself (IAM identity); it rolls back.
+    /// Reject a deployment's open approval gate as yourself; it rolls back.
     Reject(DecideArgs),
+    /// Roll a deployment in flight back now.
+    Abort(AbortArgs),
+    /// Keep a deployment at its current weight (health still watched) until resumed.
+    Hold(HoldArgs),
+    /// Let a held deployment go on.
+    Resume(HoldArgs),
+    /// End the current step's wait now; with --full, move all traffic now.
+    Promote(PromoteArgs),
     /// Start a deployment on AWS (validated here first).
     Deploy(DeployArgs),
 }
@@ -54,6 +64,28 @@ fn main() -> ExitCode {
         Command::Approve(args) => report(block_on(decide::run(args, true))),
         Command::Reject(args) => report(block_on(decide::run(args, false))),
         Command::Deploy(args) => report(block_on(deploy::run(&args))),
+        Command::Abort(args) => report(block_on(operate::run(
+            &args.deployment_id,
+            &args.source,
+            OperatorCommand::Abort {
+                reason: args.reason.clone(),
+            },
+        ))),
+        Command::Hold(args) => report(block_on(operate::run(
+            &args.deployment_id,
+            &args.source,
+            OperatorCommand::Hold,
+        ))),
+        Command::Resume(args) => report(block_on(operate::run(
+            &args.deployment_id,
+            &args.source,
+            OperatorCommand::Resume,
+        ))),
+        Command::Promote(args) => report(block_on(operate::run(
+            &args.deployment_id,
+            &args.source,
+            OperatorCommand::Promote { full: args.full },
+        ))),
     }
 }
 

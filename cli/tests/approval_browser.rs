@@ -117,7 +117,7 @@ async fn a_reviewer_approves_in_headless_chromium() {
     let (notifier, callback) = (memory.notifier.clone(), memory.callback.clone());
     let mut services = memory.services.clone();
     let (address, server) =
-        approval_server::serve(services.clone(), "127.0.0.1:0".parse().unwrap())
+        approval_server::serve(services.clone(), "127.0.0.1:0".parse().unwrap(), None)
             .await
             .unwrap();
     // Links point at the server actually bound, as `shiftgate local` does.

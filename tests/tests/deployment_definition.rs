@@ -322,3 +322,203 @@ async fn a_failed_hook_is_a_verdict_and_is_not_retried() {
     );
     assert!(calls_to(&handler, "shift-traffic").is_empty());
 }
+
+/// What an operator does during a deployment of three steps (10 %, 50 %, 100 %,
+/// 120 s of watching each before the last, then 120 s of bake).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Operator {
+    /// `abort` 30 s into step 0's first wait.
+    Aborts,
+    /// `promote` 30 s into step 0's first wait.
+    Promotes,
+    /// `promote --full` 30 s into step 0's first wait.
+    PromotesFully,
+    /// `hold` before step 1's shift; `resume` 10 s into the second held wait.
+    HoldsThenResumes,
+}
+
+fn three_steps() -> Value {
+    let watch = json!({"remainingSeconds": 120, "waitSeconds": 60, "intervalSeconds": 60});
+    let none = json!({"remainingSeconds": 0, "waitSeconds": 0, "intervalSeconds": 60});
+    json!({
+        "deploymentId": "d1",
+        "steps": [
+            {"index": 0, "weightPercent": 10, "approval": false, "watch": watch},
+            {"index": 1, "weightPercent": 50, "approval": false, "watch": watch},
+            {"index": 2, "weightPercent": 100, "approval": false, "watch": none}
+        ],
+        "bake": watch,
+        "approval": {"timeoutSeconds": 3600, "onTimeout": "rollback"}
+    })
+}
+
+/// Runs the three-step deployment with fake functions; the fake
+/// `operator-wait` plays the operator's command through the task token, as
+/// `shiftgate_core::operator` does against Step Functions.
+async fn operate(operator: Operator) -> (ExecutionOutcome, Vec<ExecutionEvent>, Arc<FnHandler>) {
+    let slot: Arc<OnceLock<Callbacks>> = Arc::new(OnceLock::new());
+    let callbacks = slot.clone();
+    let waits = Arc::new(Mutex::new(0u32));
+    let held_shifts = Arc::new(Mutex::new(0u32));
+    let healthy = handler(Scenario::Healthy { approve: true }, slot.clone());
+    let handler = FnHandler::new(move |function, payload, ctx| {
+        let name = function.rsplit(':').next().unwrap();
+        match name {
+            "prepare" => Ok(three_steps()),
+            "operator-wait" => {
+                let token = payload["taskToken"].as_str().unwrap().to_string();
+                let n = {
+                    let mut waits = waits.lock().unwrap();
+                    *waits += 1;
+                    *waits
+                };
+                let callbacks = callbacks.get().unwrap().clone();
+                let act = match (operator, n) {
+                    (Operator::Aborts, 1) => Some((30, None)),
+                    (Operator::Promotes, 1) => Some((30, Some("promote"))),
+                    (Operator::PromotesFully, 1) => Some((30, Some("promoteFull"))),
+                    // Waits 1–2 are step 0's; 3 and 4 are held before step 1's shift.
+                    (Operator::HoldsThenResumes, 4) => Some((10, Some("resume"))),
+                    _ => None,
+                };
+                if let Some((after, action)) = act {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(after)).await;
+                        match action {
+                            Some(action) => callbacks
+                                .send_task_success(&token, json!({ "action": action }))
+                                .unwrap(),
+                            None => callbacks
+                                .send_task_failure(&token, "DeploymentAborted", "aborted by ana")
+                                .unwrap(),
+                        }
+                    });
+                }
+                Ok(json!({}))
+            }
+            "shift-traffic"
+                if operator == Operator::HoldsThenResumes && payload["stepIndex"] == json!(1) =>
+            {
+                let mut held = held_shifts.lock().unwrap();
+                if *held < 2 {
+                    *held += 1;
+                    return Err(TaskError::new("DeploymentHeld", "held by ana"));
+                }
+                Ok(json!({"weightPercent": 50, "promoted": false}))
+            }
+            _ => healthy.answer(function, payload, ctx),
+        }
+    });
+    let interp = interpreter(machine(), handler.clone());
+    slot.set(interp.callbacks()).unwrap();
+    let (outcome, events) = run(&interp, json!({"function": "orders", "alias": "live"})).await;
+    (outcome, events, handler)
+}
+
+/// When each task of `state` was scheduled, in seconds since the start.
+fn scheduled(events: &[ExecutionEvent], state_name: &str) -> Vec<f64> {
+    events
+        .iter()
+        .filter(
+            |e| matches!(&e.kind, EventKind::TaskScheduled { state, .. } if state == state_name),
+        )
+        .map(|e| secs_since_t0(e.at))
+        .collect()
+}
+
+/// Names of the task states scheduled, in order.
+fn task_order(events: &[ExecutionEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TaskScheduled { state, .. } => Some(state.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abort_rolls_back_before_the_next_health_check_would_run() {
+    // GIVEN a canary at 10 %, whose first health check is due at 60 s
+    // WHEN an operator aborts at 30 s
+    let (outcome, events, handler) = operate(Operator::Aborts).await;
+    // THEN the rollback starts at 30 s and no health check ever ran
+    assert_eq!(
+        failure(&outcome).0,
+        WorkflowError::DeploymentRolledBack.name()
+    );
+    assert_eq!(scheduled(&events, "Rollback"), vec![30.0]);
+    assert!(scheduled(&events, "CheckHealth").is_empty());
+    let rollback = &calls_to(&handler, "rollback")[0];
+    assert_eq!(rollback["failure"]["Error"], json!("DeploymentAborted"));
+    let order = task_order(&events);
+    let after_wait = &order[order
+        .iter()
+        .position(|s| s == "WaitBeforeHealthCheck")
+        .unwrap()
+        + 1..];
+    assert_eq!(
+        after_wait,
+        ["Rollback", "OnRollbackHooks", "FinalizeRolledBack"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_promote_ends_the_step_at_once_and_the_next_step_follows() {
+    // WHEN an operator promotes 30 s into step 0's first wait
+    let (outcome, events, handler) = operate(Operator::Promotes).await;
+    output(&outcome);
+    // THEN step 1's shift comes at 30 s, before the check due at 60 s; the
+    // rest of the plan runs as planned (step 1 watched, then 100 %, then bake)
+    let weights: Vec<Value> = calls_to(&handler, "shift-traffic")
+        .iter()
+        .map(|p| p["weightPercent"].clone())
+        .collect();
+    assert_eq!(weights, vec![json!(10), json!(50), json!(100)]);
+    assert_eq!(scheduled(&events, "ShiftTraffic"), vec![0.0, 30.0, 150.0]);
+    assert_eq!(scheduled(&events, "CheckHealth"), vec![90.0, 150.0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_promotion_goes_to_100_percent_at_once_then_hooks_and_bake() {
+    // WHEN an operator promotes fully 30 s into step 0's first wait
+    let (outcome, events, handler) = operate(Operator::PromotesFully).await;
+    output(&outcome);
+    // THEN the next shift is to 100 % at 30 s (no 50 % step), by PromoteFully
+    let shifts = calls_to(&handler, "shift-traffic");
+    assert_eq!(shifts.len(), 2);
+    assert_eq!(shifts[1]["weightPercent"], json!(100));
+    assert_eq!(shifts[1]["stepIndex"], json!(2));
+    assert_eq!(shifts[1]["operatorPromotion"], json!(true));
+    assert_eq!(scheduled(&events, "PromoteFully"), vec![30.0]);
+    assert!(scheduled(&events, "CheckHealth").is_empty());
+    // AND the afterAllowTraffic hooks and the whole bake still ran
+    let order = task_order(&events);
+    let after = &order[order.iter().position(|s| s == "PromoteFully").unwrap() + 1..];
+    assert_eq!(after[0], "AfterAllowTraffic");
+    assert_eq!(
+        scheduled(&events, "CheckHealthWhileBaking"),
+        vec![90.0, 150.0]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_held_deployment_keeps_its_weight_checking_health_until_resumed() {
+    // WHEN step 1's shift finds the deployment held, twice, and the operator
+    // resumes 10 s into the second held wait
+    let (outcome, events, handler) = operate(Operator::HoldsThenResumes).await;
+    output(&outcome);
+    // THEN health was checked at the held weight once (after a minute), the
+    // resume ended the second wait at once, and the shift went through then
+    assert_eq!(scheduled(&events, "HeldBeforeShift"), vec![120.0, 180.0]);
+    assert_eq!(scheduled(&events, "CheckHealthWhileHeld"), vec![180.0]);
+    assert_eq!(
+        scheduled(&events, "ShiftTraffic"),
+        vec![0.0, 120.0, 180.0, 190.0, 310.0]
+    );
+    let held_check = calls_to(&handler, "check-health")
+        .into_iter()
+        .find(|p| p["watch"]["remainingSeconds"] == json!(60) && p["stepIndex"] == json!(1))
+        .unwrap();
+    assert_eq!(held_check["watch"]["waitSeconds"], json!(60));
+}

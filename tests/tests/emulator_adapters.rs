@@ -407,6 +407,7 @@ async fn alias_routing_shifts_promotes_and_rolls_back_exactly() {
         deployment_id: "d-alias".into(),
         step_index: step,
         weight_percent: weight,
+        operator_promotion: false,
     };
     handlers::shift_traffic(&services, shift(10.0, 0))
         .await

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use shiftgate_core::contracts::{
-    CheckHealthInput, ExecutionStatusChange, FinalizeInput, PrepareInput, RequestApprovalInput,
-    RollbackInput, RunHooksInput, ShiftTrafficInput,
+    CheckHealthInput, ExecutionStatusChange, FinalizeInput, OperatorWaitInput, PrepareInput,
+    RequestApprovalInput, RollbackInput, RunHooksInput, ShiftTrafficInput,
 };
 use shiftgate_core::functions::Function;
 use shiftgate_core::request::DeploymentRequest;
@@ -26,6 +26,7 @@ fn parses_as(function: Function, text: &str) -> Result<(), String> {
         Function::Finalize => check::<FinalizeInput>(text),
         Function::Rollback => check::<RollbackInput>(text),
         Function::RequestApproval => check::<RequestApprovalInput>(text),
+        Function::OperatorWait => check::<OperatorWaitInput>(text),
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`aws`]: the shared SDK config, and SDK failures told as one line a
 //!   person can act on;
 //! - [`decide`]: `approve` / `reject` an open approval gate as yourself;
+//! - [`operate`]: `abort`, `hold`, `resume`, `promote` a deployment in flight;
 //! - [`deploy`]: validate a request and start the state machine.
 //!
 //! `shiftgate local run` lives in [`crate::local`].
@@ -14,6 +15,7 @@ pub mod aws;
 pub mod decide;
 pub mod deploy;
 pub mod history;
+pub mod operate;
 pub mod plan;
 pub mod source;
 pub mod status;

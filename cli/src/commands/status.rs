@@ -52,6 +52,13 @@ pub fn render_status(record: &DeploymentRecord, approvals: &[ApprovalRecord]) ->
     if let Some(failure) = &record.failure {
         let _ = writeln!(out, "  reason: {}", failure.reason());
     }
+    if let Some(operator) = record
+        .operator
+        .summary()
+        .filter(|_| !record.status.is_terminal())
+    {
+        let _ = writeln!(out, "  {operator}");
+    }
     let _ = writeln!(out, "timeline:");
     for event in &record.timeline {
         let mark = if event.ok { " " } else { "✗" };
@@ -125,6 +132,8 @@ pub async fn run(args: &StatusArgs) -> anyhow::Result<String> {
                     "expiresAt": a.expires_at, "decisions": a.decisions})
             })
             .collect();
+        let mut record = record;
+        record.operator = record.operator.without_tokens();
         return Ok(serde_json::json!({"deployment": record, "approvals": approvals}).to_string());
     }
     Ok(render_status(&record, &approvals))

@@ -10,6 +10,9 @@
 //!
 //! It listens only on loopback: the link secret is the only credential, and a
 //! laptop's approval page has no business on a shared network.
+//!
+//! With a control secret it also answers `POST /_control` (see
+//! [`super::control`]): the operator commands run against a local run.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -51,9 +54,14 @@ impl ShutdownHandle {
 }
 
 /// Serve the approval endpoint on `addr` (a loopback address; port 0 picks a
-/// free port). Returns the address actually bound (for approval links such as
+/// free port), and with `control_secret` the control requests of operator
+/// commands. Returns the address actually bound (for approval links such as
 /// `http://127.0.0.1:<port>/`) and the handle that stops the server.
-pub async fn serve(services: Services, addr: SocketAddr) -> Result<(SocketAddr, ShutdownHandle)> {
+pub async fn serve(
+    services: Services,
+    addr: SocketAddr,
+    control_secret: Option<String>,
+) -> Result<(SocketAddr, ShutdownHandle)> {
     if !addr.ip().is_loopback() {
         bail!("the local approval server listens on loopback only, not on {addr}");
     }
@@ -62,6 +70,7 @@ pub async fn serve(services: Services, addr: SocketAddr) -> Result<(SocketAddr, 
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let services = Arc::new(services);
+    let control_secret: Arc<Option<String>> = Arc::new(control_secret);
     let (signal, mut stop) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
@@ -71,11 +80,17 @@ pub async fn serve(services: Services, addr: SocketAddr) -> Result<(SocketAddr, 
                 accepted = listener.accept() => {
                     let Ok((stream, peer)) = accepted else { continue };
                     let services = services.clone();
+                    let control_secret = control_secret.clone();
                     let mut stop = stop.clone();
                     connections.spawn(async move {
                         let service = service_fn(move |request| {
                             let services = services.clone();
-                            async move { Ok::<_, Infallible>(respond(&services, request, peer).await) }
+                            let control_secret = control_secret.clone();
+                            async move {
+                                Ok::<_, Infallible>(
+                                    respond(&services, control_secret.as_deref(), request, peer).await,
+                                )
+                            }
                         });
                         let connection = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service);
@@ -99,6 +114,7 @@ pub async fn serve(services: Services, addr: SocketAddr) -> Result<(SocketAddr, 
 
 async fn respond(
     services: &Services,
+    control_secret: Option<&str>,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
@@ -113,6 +129,21 @@ async fn respond(
             return response;
         }
     };
+    if parts.method == hyper::Method::POST && parts.uri.path() == super::control::CONTROL_PATH {
+        let presented = parts
+            .headers
+            .get(super::control::SECRET_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let (status, reply) =
+            super::control::serve(services, control_secret, presented, &body).await;
+        let mut response = hyper::Response::new(Full::new(Bytes::from(reply)));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        return response;
+    }
     let request = to_lambda_request(parts, body, peer);
     let response = shiftgate_core::approval_page::handle(services, request).await;
     let (parts, body) = response.into_parts();
@@ -212,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_page_is_served_over_http_with_its_headers_then_shuts_down() {
-        let (addr, server) = serve(memory_services(), "127.0.0.1:0".parse().unwrap())
+        let (addr, server) = serve(memory_services(), "127.0.0.1:0".parse().unwrap(), None)
             .await
             .unwrap();
         assert!(addr.ip().is_loopback() && addr.port() != 0);
@@ -259,7 +290,7 @@ mod tests {
     #[tokio::test]
     async fn only_loopback_addresses_are_served() {
         let services = memory_services();
-        let err = serve(services, "0.0.0.0:0".parse().unwrap())
+        let err = serve(services, "0.0.0.0:0".parse().unwrap(), None)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("loopback"));

@@ -9,6 +9,8 @@
 
 pub mod approval_server;
 pub mod approver;
+pub mod control;
+pub mod http;
 pub mod notifier;
 pub mod traffic;
 pub mod view;
@@ -266,10 +268,14 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
             approval_base_url: None,
         },
     };
-    let (server_addr, server) =
-        approval_server::serve(services.clone(), ([127, 0, 0, 1], 0).into())
-            .await
-            .map_err(|e| LocalError::Io(format!("approval server: {e}")))?;
+    let control_secret = control::new_secret();
+    let (server_addr, server) = approval_server::serve(
+        services.clone(),
+        ([127, 0, 0, 1], 0).into(),
+        Some(control_secret.clone()),
+    )
+    .await
+    .map_err(|e| LocalError::Io(format!("approval server: {e}")))?;
     services.settings.approval_base_url = Some(format!("http://{server_addr}/"));
 
     let functions = Arc::new(wiring::InProcessFunctions {
@@ -280,6 +286,17 @@ pub async fn run(args: LocalRunArgs) -> Result<RunSummary, LocalError> {
 
     // The execution name becomes the deployment id unless the request names one.
     let execution_name = local_execution_name(chrono::Utc::now(), std::process::id());
+    // Operator commands (`shiftgate abort … --state-dir`) find this run here.
+    let _run_file = control::publish_run(
+        &args.state_dir,
+        &execution_name,
+        &control::RunFile {
+            pid: std::process::id(),
+            url: format!("http://{server_addr}{}", control::CONTROL_PATH),
+            secret: control_secret,
+        },
+    )
+    .map_err(|e| LocalError::Io(format!("cannot write the run file: {e}")))?;
     if let Some(id) = &request.deployment_id {
         let free = unused_id(store.as_ref(), id).await?;
         if &free != id {

@@ -166,8 +166,16 @@ impl View {
         let reviewer = notification.attributes.get("reviewer").cloned();
         match self.options.approve {
             ApproveMode::Manual => {
-                let who = reviewer.map(|r| format!(" for {r}")).unwrap_or_default();
-                if !self.options.json {
+                let who = reviewer
+                    .as_ref()
+                    .map(|r| format!(" for {r}"))
+                    .unwrap_or_default();
+                if self.options.json {
+                    println!(
+                        "{}",
+                        json!({"event": "approval-link", "url": link, "reviewer": reviewer})
+                    );
+                } else {
                     self.line(&format!("{}   approval link{who}: {link}", self.elapsed()));
                     self.line("        open it in a browser to approve or reject");
                 }

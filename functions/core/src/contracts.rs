@@ -151,6 +151,36 @@ pub struct ShiftTrafficInput {
     pub step_index: usize,
     /// The weight to route to the new version; 100 promotes.
     pub weight_percent: f64,
+    /// `true` on the state machine's `PromoteFully` state, after an operator's
+    /// `promote --full`: a hold asked for since then applies to the bake
+    /// instead of refusing this shift. Absent (false) on every planned step.
+    #[serde(default)]
+    pub operator_promotion: bool,
+}
+
+/// Input of `operator-wait`, the task behind every wait of the workflow
+/// (`lambda:invoke.waitForTaskToken` with the wait's seconds as its timeout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorWaitInput {
+    /// The deployment id (letters, digits, `-`, `_`; at most 64): `$.deploymentId`.
+    pub deployment_id: String,
+    /// The 0-based index of the step waiting (`$.step.index`); absent while baking.
+    #[serde(default)]
+    pub step_index: Option<usize>,
+    /// The Step Functions task token of this wait (`$$.Task.Token`), opaque;
+    /// operator commands end the wait with it.
+    pub task_token: String,
+}
+
+/// How an operator ended a wait early: the `SendTaskSuccess` output the state
+/// machine's choices read as `$.operator.action`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorWaitResult {
+    /// `promote` (end this step's wait or the bake), `promoteFull` (leave the
+    /// step loop for 100 % now) or `resume` (a hold was lifted).
+    pub action: String,
 }
 
 /// Output of `shift-traffic`.

@@ -43,6 +43,13 @@ pub enum HandlerError {
     /// An AWS service or the store failed.
     #[error("{0}")]
     DependencyFailed(String),
+    /// An operator aborted the deployment (`shiftgate abort`): the workflow rolls back.
+    #[error("{0}")]
+    DeploymentAborted(String),
+    /// An operator holds the deployment (`shiftgate hold`): traffic does not
+    /// move until `shiftgate resume`; the workflow keeps checking health.
+    #[error("{0}")]
+    DeploymentHeld(String),
 }
 
 impl HandlerError {
@@ -58,11 +65,13 @@ impl HandlerError {
             HandlerError::StoreConflict(_) => "StoreConflict",
             HandlerError::Throttled(_) => "Throttled",
             HandlerError::DependencyFailed(_) => "DependencyFailed",
+            HandlerError::DeploymentAborted(_) => "DeploymentAborted",
+            HandlerError::DeploymentHeld(_) => "DeploymentHeld",
         }
     }
 
     /// Every error name a handler can raise, for documentation and tests.
-    pub const ALL_TYPES: [&'static str; 9] = [
+    pub const ALL_TYPES: [&'static str; 11] = [
         "InvalidRequest",
         "DeploymentLocked",
         "DeploymentNotFound",
@@ -72,6 +81,8 @@ impl HandlerError {
         "StoreConflict",
         "Throttled",
         "DependencyFailed",
+        "DeploymentAborted",
+        "DeploymentHeld",
     ];
 }
 
@@ -100,16 +111,20 @@ pub enum WorkflowError {
     DeploymentRolledBack,
     /// The rollback itself failed: the alias needs a person.
     RollbackFailed,
+    /// An operator promoted the deployment to 100 % (`shiftgate promote
+    /// --full`): raised inside the step loop to leave it, and caught at once.
+    PromotedByOperator,
 }
 
 impl WorkflowError {
     /// Every name the state machine raises.
-    pub const ALL: [WorkflowError; 5] = [
+    pub const ALL: [WorkflowError; 6] = [
         WorkflowError::DeploymentRefused,
         WorkflowError::ApprovalRejected,
         WorkflowError::ApprovalTimedOut,
         WorkflowError::DeploymentRolledBack,
         WorkflowError::RollbackFailed,
+        WorkflowError::PromotedByOperator,
     ];
 
     /// The `Error` of the `Fail` state.
@@ -120,6 +135,7 @@ impl WorkflowError {
             WorkflowError::ApprovalTimedOut => "ApprovalTimedOut",
             WorkflowError::DeploymentRolledBack => "DeploymentRolledBack",
             WorkflowError::RollbackFailed => "RollbackFailed",
+            WorkflowError::PromotedByOperator => "PromotedByOperator",
         }
     }
 

@@ -18,11 +18,13 @@ pub enum Function {
     Rollback,
     /// Open an approval gate (waitForTaskToken).
     RequestApproval,
+    /// Register a wait (waitForTaskToken) that operator commands can end early.
+    OperatorWait,
 }
 
 impl Function {
     /// Every function the state machine invokes.
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::Prepare,
         Function::RunHooks,
         Function::ShiftTraffic,
@@ -30,6 +32,7 @@ impl Function {
         Function::Finalize,
         Function::Rollback,
         Function::RequestApproval,
+        Function::OperatorWait,
     ];
 
     /// The Cargo package and binary name (kebab-case).
@@ -42,6 +45,7 @@ impl Function {
             Function::Finalize => "finalize",
             Function::Rollback => "rollback",
             Function::RequestApproval => "request-approval",
+            Function::OperatorWait => "operator-wait",
         }
     }
 

@@ -14,6 +14,7 @@
 //! - [`functions`]: the catalogue of Lambda functions (bin names, SAM ids);
 //! - [`handlers`]: one async function per Lambda, over [`ports::Services`];
 //! - [`approval`]: approval records, link secrets and the decision logic;
+//! - [`operator`]: abort, hold, resume and promote a deployment in flight;
 //! - [`approval_page`]: the approval endpoint: the page behind a link, and decisions by POST;
 //! - [`store`]: typed, conditional access to the bucket;
 //! - [`notify`]: lifecycle notifications;
@@ -34,6 +35,7 @@ pub mod functions;
 pub mod handlers;
 pub mod lambda_name;
 pub mod notify;
+pub mod operator;
 pub mod plan;
 pub mod ports;
 pub mod record;

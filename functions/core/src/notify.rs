@@ -25,6 +25,8 @@ pub enum NotificationKind {
     Succeeded,
     /// The deployment failed without a clean rollback.
     Failed,
+    /// An operator aborted, held, resumed or promoted it.
+    OperatorAction,
 }
 
 impl NotificationKind {
@@ -39,6 +41,7 @@ impl NotificationKind {
             NotificationKind::RolledBack => "rolled-back",
             NotificationKind::Succeeded => "succeeded",
             NotificationKind::Failed => "failed",
+            NotificationKind::OperatorAction => "operator-action",
         }
     }
 }

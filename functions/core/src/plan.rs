@@ -389,7 +389,8 @@ pub mod cost {
 
     /// Events of a Lambda task: entered, scheduled, started, succeeded, exited.
     const LAMBDA_TASK_EVENTS: u64 = 5;
-    /// Events of a `.waitForTaskToken` task: entered, scheduled, started, submitted, succeeded, exited.
+    /// Events of a `.waitForTaskToken` task: entered, scheduled, started, submitted,
+    /// succeeded (or timed out), exited.
     const CALLBACK_TASK_EVENTS: u64 = 6;
     /// Events of a Choice, Wait, Pass or Succeed state: entered, exited.
     const FLOW_STATE_EVENTS: u64 = 2;
@@ -401,12 +402,13 @@ pub mod cost {
     const EXECUTION_EVENTS: u64 = 2;
 
     fn watch_loop(cost: &mut Cost, watch: Watch) {
-        // Watching/Baking choice once, then Wait + CheckHealth + choice per check.
+        // Watching/Baking choice once, then per check: the wait (an
+        // operator-wait callback task that times out), CheckHealth, the choice.
         cost.add(1, FLOW_STATE_EVENTS);
         let checks = watch.checks();
         cost.add(
             checks * 3,
-            checks * (FLOW_STATE_EVENTS * 2 + LAMBDA_TASK_EVENTS),
+            checks * (CALLBACK_TASK_EVENTS + LAMBDA_TASK_EVENTS + FLOW_STATE_EVENTS),
         );
     }
 

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::operator::OperatorState;
 use crate::plan::Plan;
 use crate::ports::AliasState;
 use crate::request::DeploymentRequest;
@@ -94,6 +95,9 @@ pub enum EventKind {
     ApprovalDecided,
     /// Traffic moved.
     StepShifted,
+    /// An operator aborted, held, resumed or promoted the deployment; the
+    /// message says who and what.
+    OperatorAction,
     /// A health check ran; the event's message holds its verdict and numbers.
     HealthChecked,
     /// The alias was set back to the state captured before the first shift.
@@ -148,6 +152,11 @@ pub struct DeploymentRecord {
     pub updated_at: DateTime<Utc>,
     /// Everything that happened, in order.
     pub timeline: Vec<TimelineEvent>,
+    /// Operator commands in force (abort, hold, promote) and the wait they can
+    /// end; see [`crate::operator`]. Absent until an operator acts or the
+    /// workflow first waits.
+    #[serde(default, skip_serializing_if = "OperatorState::is_empty")]
+    pub operator: OperatorState,
 }
 
 impl DeploymentRecord {

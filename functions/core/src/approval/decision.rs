@@ -278,6 +278,36 @@ pub async fn decide(
     }
 }
 
+/// An operator's decision on a deployment's open approval gate, as `operator`
+/// (an IAM ARN, or `local:<user>@<host>`): what `shiftgate approve|reject` does
+/// against the stack's bucket and against a local run alike.
+pub async fn decide_as_operator(
+    services: &Services,
+    deployment_id: &str,
+    operator: &str,
+    approve: bool,
+    comment: Option<String>,
+) -> Result<ApprovalRecord, DecisionError> {
+    let open = super::pending(services.store.as_ref(), deployment_id)
+        .await?
+        .ok_or_else(|| {
+            DecisionError::BadRequest(format!("deployment {deployment_id} has no open approval"))
+        })?;
+    decide(
+        services,
+        DecisionRequest {
+            deployment_id: deployment_id.to_string(),
+            approval_id: open.approval_id,
+            credential: Credential::Operator(operator.to_string()),
+            approve,
+            comment,
+            source_ip: None,
+            user_agent: Some(format!("shiftgate-cli/{}", env!("CARGO_PKG_VERSION"))),
+        },
+    )
+    .await
+}
+
 /// What `SendTaskSuccess` carries for a decided approval.
 fn decision_output(approval: &ApprovalRecord) -> serde_json::Value {
     let approved = approval.status == ApprovalStatus::Approved;
@@ -356,12 +386,9 @@ async fn after_decision(
     approve: bool,
     comment: Option<&str>,
 ) -> Result<(), DecisionError> {
-    // The approval record is the decision and its audit trail; resuming the
-    // workflow comes next because a reviewer expects the deployment to move
-    // within a second. The timeline and the notification only tell about it.
-    if approval.status != ApprovalStatus::Pending {
-        resume_workflow(services, approval, etag).await?;
-    }
+    // The approval record is the decision and its audit trail. The timeline
+    // gets it before the workflow resumes, so it reads in causal order: the
+    // decision, then the shift it let through (never "promoted" first).
     let verb = if approve { "approved" } else { "rejected" };
     let comment = comment.map(|c| format!(": \"{c}\"")).unwrap_or_default();
     let message = format!("{reviewer} {verb} {}{comment}", approval.approval_id);
@@ -370,6 +397,9 @@ async fn after_decision(
         r.log(at, EventKind::ApprovalDecided, approve, message.clone());
     })
     .await;
+    if approval.status != ApprovalStatus::Pending {
+        resume_workflow(services, approval, etag).await?;
+    }
     match updated {
         Ok(record) => {
             notify::lifecycle(

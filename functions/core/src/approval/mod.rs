@@ -23,7 +23,7 @@ pub mod queries;
 pub mod record;
 
 pub use decision::{
-    approvers, decide, load, tally, Credential, DecisionError, DecisionRequest,
+    approvers, decide, decide_as_operator, load, tally, Credential, DecisionError, DecisionRequest,
     RESUME_GRACE_SECONDS,
 };
 pub use links::{hash_secret, issue_link, link_url, new_approval_id, verify_link, IssuedLink};

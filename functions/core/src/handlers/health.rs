@@ -65,6 +65,7 @@ pub async fn check_health(
     input: CheckHealthInput,
 ) -> Result<Watch, HandlerError> {
     let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
+    crate::operator::refuse_if_aborted(&record)?;
     let request = &record.request;
     let alarms = if request.alarms.is_empty() {
         Vec::new()
@@ -95,6 +96,12 @@ pub async fn check_health(
         Some(i) => format!("step {} at {} %", i + 1, record.current_weight_percent),
         None => "bake".to_string(),
     };
+    let held = record.operator.hold.is_some();
+    let where_ = if held {
+        format!("{where_} (held)")
+    } else {
+        where_
+    };
     let (ok, message) = match &verdict {
         HealthVerdict::Healthy(m) => (true, format!("healthy during {where_}: {m}")),
         HealthVerdict::Unhealthy(m) => (false, format!("unhealthy during {where_}: {m}")),
@@ -103,7 +110,10 @@ pub async fn check_health(
         r.log(end, EventKind::HealthChecked, ok, message.clone());
     })
     .await?;
-    if ok {
+    if ok && held {
+        // A hold stops the step's clock: the same watch again, until resumed.
+        Ok(input.watch)
+    } else if ok {
         Ok(input.watch.advance())
     } else {
         tracing::warn!(deployment_id = %input.deployment_id, "health check failed");
@@ -175,6 +185,7 @@ mod tests {
                 deployment_id: id.clone(),
                 step_index: 0,
                 weight_percent: 10.0,
+                operator_promotion: false,
             },
         )
         .await

@@ -61,6 +61,9 @@ pub async fn run_hooks(
     input: RunHooksInput,
 ) -> Result<RunHooksOutput, HandlerError> {
     let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
+    if input.phase != HookPhase::OnRollback {
+        crate::operator::refuse_if_aborted(&record)?;
+    }
     let id = record.deployment_id.clone();
     let mut passed = 0;
 

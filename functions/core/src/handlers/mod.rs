@@ -8,6 +8,7 @@
 mod finalize;
 mod health;
 mod hooks;
+mod operator_wait;
 mod prepare;
 mod reconcile;
 mod request_approval;
@@ -17,6 +18,7 @@ mod shift;
 pub use finalize::finalize;
 pub use health::{check_health, judge, HealthVerdict};
 pub use hooks::run_hooks;
+pub use operator_wait::operator_wait;
 pub use prepare::prepare;
 pub use reconcile::{finish_interrupted, reconcile};
 pub use request_approval::request_approval;
@@ -62,5 +64,6 @@ pub async fn dispatch(
         Function::RequestApproval => {
             reply(request_approval(services, parse(function, payload)?).await?)
         }
+        Function::OperatorWait => reply(operator_wait(services, parse(function, payload)?).await?),
     }
 }

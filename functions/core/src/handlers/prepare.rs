@@ -145,6 +145,7 @@ async fn record_start(
         created_at: now,
         updated_at: now,
         timeline: Vec::new(),
+        operator: Default::default(),
         request,
     };
     let message = format!(

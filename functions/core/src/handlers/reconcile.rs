@@ -246,6 +246,7 @@ mod tests {
                 deployment_id: id.clone(),
                 step_index: 0,
                 weight_percent: 10.0,
+                operator_promotion: false,
             },
         )
         .await

@@ -28,6 +28,7 @@ pub async fn request_approval(
     input: RequestApprovalInput,
 ) -> Result<RequestApprovalOutput, HandlerError> {
     let (record, _) = store::load_record(services.store.as_ref(), &input.deployment_id).await?;
+    crate::operator::refuse_if_aborted(&record)?;
     let now = services.clock.now();
     let open = approval::all(services.store.as_ref(), &record.deployment_id)
         .await?

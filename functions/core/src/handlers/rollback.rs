@@ -80,6 +80,7 @@ mod tests {
                     deployment_id: id.clone(),
                     step_index: i,
                     weight_percent: w,
+                    operator_promotion: false,
                 },
             )
             .await

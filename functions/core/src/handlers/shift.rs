@@ -47,6 +47,17 @@ pub async fn shift_traffic(
             record.deployment_id, record.status
         )));
     }
+    crate::operator::refuse_if_aborted(&record)?;
+    if let (Some(hold), false) = (&record.operator.hold, input.operator_promotion) {
+        // The state machine catches this and waits, checking health, until resumed.
+        return Err(HandlerError::DeploymentHeld(format!(
+            "held by {} since {}: traffic stays at {} % until `shiftgate resume {}`",
+            hold.by,
+            hold.at.to_rfc3339(),
+            record.current_weight_percent,
+            record.deployment_id
+        )));
+    }
     let (version, weights) = routing_for(
         record.current_version(),
         record.target_version(),
@@ -119,6 +130,7 @@ mod tests {
                 deployment_id: id.clone(),
                 step_index: 0,
                 weight_percent: 10.0,
+                operator_promotion: false,
             },
         )
         .await
@@ -135,6 +147,7 @@ mod tests {
                 deployment_id: id.clone(),
                 step_index: 1,
                 weight_percent: 100.0,
+                operator_promotion: false,
             },
         )
         .await
@@ -165,6 +178,7 @@ mod tests {
                     deployment_id: id.clone(),
                     step_index: 0,
                     weight_percent: weight,
+                    operator_promotion: false,
                 },
             )
             .await

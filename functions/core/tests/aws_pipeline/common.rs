@@ -286,6 +286,7 @@ pub async fn shift(record: &[u8], weight_percent: f64, step_index: usize) -> Rec
             deployment_id: ID.into(),
             step_index,
             weight_percent,
+            operator_promotion: false,
         },
     )
     .await

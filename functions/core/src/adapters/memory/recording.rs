@@ -39,15 +39,35 @@ pub enum Callback {
 }
 
 /// A [`WorkflowCallback`] that keeps the callbacks it received.
+///
+/// A token marked [`closed`](RecordingCallback::close) answers as Step
+/// Functions does for a task that is no longer waiting (`TaskTimedOut`, as
+/// `PortError::NotFound`), and the call is not kept.
 #[derive(Debug, Default)]
 pub struct RecordingCallback {
     calls: Mutex<Vec<Callback>>,
+    closed: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl RecordingCallback {
     /// Every callback so far.
     pub fn calls(&self) -> Vec<Callback> {
         locked(&self.calls).clone()
+    }
+
+    /// The task waiting on `token` has ended (timed out, say): later calls fail.
+    pub fn close(&self, token: &str) {
+        locked(&self.closed).insert(token.to_string());
+    }
+
+    fn accept(&self, token: &str, call: Callback) -> Result<(), PortError> {
+        if locked(&self.closed).contains(token) {
+            return Err(PortError::NotFound(
+                "TaskTimedOut: the task is no longer waiting".into(),
+            ));
+        }
+        locked(&self.calls).push(call);
+        Ok(())
     }
 }
 
@@ -58,8 +78,10 @@ impl WorkflowCallback for RecordingCallback {
         task_token: &str,
         output: &serde_json::Value,
     ) -> Result<(), PortError> {
-        locked(&self.calls).push(Callback::Success(task_token.into(), output.clone()));
-        Ok(())
+        self.accept(
+            task_token,
+            Callback::Success(task_token.into(), output.clone()),
+        )
     }
 
     async fn send_task_failure(
@@ -68,11 +90,9 @@ impl WorkflowCallback for RecordingCallback {
         error: &str,
         cause: &str,
     ) -> Result<(), PortError> {
-        locked(&self.calls).push(Callback::Failure(
-            task_token.into(),
-            error.into(),
-            cause.into(),
-        ));
-        Ok(())
+        self.accept(
+            task_token,
+            Callback::Failure(task_token.into(), error.into(), cause.into()),
+        )
     }
 }
