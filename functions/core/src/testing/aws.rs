@@ -249,7 +249,7 @@ pub const BUCKET: &str = "shiftgate-bucket";
 
 /// What each client of [`services`] answers, in order. A client without a
 /// script refuses every request (the mock interceptor panics on an unmatched
-/// request); Step Functions has none, so any callback fails the test.
+/// request), so a callback the test did not script fails it.
 #[derive(Default)]
 pub struct Script {
     /// The bucket's answers.
@@ -260,6 +260,8 @@ pub struct Script {
     pub sns: Vec<Rule>,
     /// CloudWatch's answers.
     pub cloudwatch: Vec<Rule>,
+    /// Step Functions' answers (task-token callbacks).
+    pub sfn: Vec<Rule>,
 }
 
 /// `Services` whose ports are the AWS adapters over mocked clients that all
@@ -302,7 +304,7 @@ pub fn services(script: &Script, recorder: &Recorder, now: DateTime<Utc>) -> Ser
         )),
         workflow: Arc::new(StepFunctionsCallback::new(aws_sdk_sfn::Client::from_conf(
             sfn::client_config(&sdk)
-                .interceptor(mocks(&[]))
+                .interceptor(rules(&script.sfn))
                 .interceptor(recorder.clone())
                 .build(),
         ))),

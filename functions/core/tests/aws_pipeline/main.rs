@@ -23,6 +23,7 @@ mod common;
 
 mod check_health;
 mod finalize;
+mod operator;
 mod prepare;
 mod request_approval;
 mod rollback;
